@@ -1,0 +1,38 @@
+/** Topic: 1–256 characters from `A-Z a-z 0-9 _ - . : / ~ @` (API.md, Identifiers). */
+export const TOPIC_PATTERN = /^[A-Za-z0-9_\-.:/~@]{1,256}$/;
+/** Event type: 1–64 characters from `A-Z a-z 0-9 _ - . :`. */
+export const EVENT_TYPE_PATTERN = /^[A-Za-z0-9_\-.:]{1,64}$/;
+export const DEFAULT_EVENT_TYPE = 'message';
+export const MAX_TOPICS_PER_SUBSCRIPTION = 64;
+
+export function isValidTopic(value: unknown): value is string {
+  return typeof value === 'string' && TOPIC_PATTERN.test(value);
+}
+
+export function isValidEventType(value: unknown): value is string {
+  return typeof value === 'string' && EVENT_TYPE_PATTERN.test(value);
+}
+
+/**
+ * Whether `topic` is allowed by `pattern`: segments split on `/`; a `*`
+ * segment matches exactly one non-empty segment; everything else is literal.
+ */
+export function topicMatches(pattern: string, topic: string): boolean {
+  if (pattern === topic) return true;
+  if (!pattern.includes('*')) return false;
+  const want = pattern.split('/');
+  const have = topic.split('/');
+  if (want.length !== have.length) return false;
+  for (let i = 0; i < want.length; i++) {
+    if (want[i] === '*') {
+      if (have[i] === '') return false;
+    } else if (want[i] !== have[i]) {
+      return false;
+    }
+  }
+  return true;
+}
+
+export function topicAllowed(patterns: readonly string[], topic: string): boolean {
+  return patterns.some((pattern) => topicMatches(pattern, topic));
+}

@@ -1,0 +1,17 @@
+import { DynamicModule, Module } from '@nestjs/common';
+import { AuthModule } from './auth/auth.module.js';
+import { BrokerModule } from './broker/broker.module.js';
+import { ConfigModule } from './config/config.module.js';
+import type { HeraldConfig } from './config/herald-config.js';
+import { MonitoringModule } from './monitoring/monitoring.module.js';
+import { StreamsModule } from './streams/streams.module.js';
+
+@Module({})
+export class AppModule {
+  static forRoot(config: HeraldConfig): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [ConfigModule.forRoot(config), AuthModule, BrokerModule, StreamsModule, MonitoringModule],
+    };
+  }
+}

@@ -1,0 +1,19 @@
+import { CanActivate, ExecutionContext, Inject, Injectable, UnauthorizedException } from '@nestjs/common';
+import type { IncomingMessage } from 'node:http';
+import { HERALD_CONFIG, type HeraldConfig } from '../config/herald-config.js';
+import { sameSecret } from './jwt.js';
+import { bearerToken } from './request-credentials.js';
+
+/** `Authorization: Bearer <ADMIN_TOKEN>`, or 401. */
+@Injectable()
+export class AdminGuard implements CanActivate {
+  constructor(@Inject(HERALD_CONFIG) private readonly config: HeraldConfig) {}
+
+  canActivate(context: ExecutionContext): boolean {
+    const token = bearerToken(context.switchToHttp().getRequest<IncomingMessage>());
+    if (token === undefined || !sameSecret(token, this.config.adminToken)) {
+      throw new UnauthorizedException('a valid admin token is required (Authorization: Bearer <ADMIN_TOKEN>)');
+    }
+    return true;
+  }
+}

@@ -1,0 +1,135 @@
+import { Inject, Injectable, OnModuleDestroy } from '@nestjs/common';
+import { EventCursor, formatEventId, newEpoch } from '@herald/sse';
+import { HERALD_CONFIG, type HeraldConfig } from '../config/herald-config.js';
+import type { EventBroker, LiveListener, PublishRequest, ReplayResult } from './event-broker.js';
+import { HeraldEvent } from './herald-event.js';
+import { mergeBySeq } from './merge-by-seq.js';
+import { TopicHistory } from './topic-history.js';
+
+/**
+ * The embedded broker: one process, history in memory. Its epoch is new at
+ * every start, so a client resuming across a restart gets `reset`.
+ */
+@Injectable()
+export class MemoryBroker implements EventBroker, OnModuleDestroy {
+  readonly kind = 'memory' as const;
+  private readonly currentEpoch = newEpoch();
+  private seq = 0;
+  private held = 0;
+  private readonly topics = new Map<string, TopicHistory>();
+  /** Highest seq lost with a topic whose whole history expired (and was forgotten). */
+  private expiredUpTo = 0;
+  private readonly listeners = new Set<LiveListener>();
+  private readonly sweeper: NodeJS.Timeout;
+
+  constructor(@Inject(HERALD_CONFIG) private readonly config: HeraldConfig) {
+    this.sweeper = setInterval(() => this.sweep(), Math.min(60_000, Math.max(250, config.historyTtlMs / 4)));
+    this.sweeper.unref();
+  }
+
+  onModuleDestroy(): void {
+    clearInterval(this.sweeper);
+    this.listeners.clear();
+  }
+
+  epoch(): string {
+    return this.currentEpoch;
+  }
+
+  publish(requests: readonly PublishRequest[]): Promise<HeraldEvent[]> {
+    const now = Date.now();
+    const cutoff = now - this.config.historyTtlMs;
+    const events = requests.map((request) => {
+      const seq = ++this.seq;
+      const event = new HeraldEvent(
+        formatEventId(this.currentEpoch, seq),
+        seq,
+        request.topic,
+        request.type,
+        request.data,
+        now,
+      );
+      const history = this.history(request.topic, cutoff);
+      const before = history.size;
+      history.push(event);
+      this.held += history.size - before;
+      return event;
+    });
+    for (const listener of this.listeners) listener(events);
+    return Promise.resolve(events);
+  }
+
+  replay(topics: readonly string[], cursor: EventCursor | null): Promise<ReplayResult> {
+    const head = formatEventId(this.currentEpoch, this.seq);
+    const result: ReplayResult = { events: [], reset: false, head, headSeq: this.seq };
+    if (cursor === null) return Promise.resolve(result);
+    if (cursor.epoch !== this.currentEpoch || cursor.seq > this.seq) {
+      result.reset = true;
+      return Promise.resolve(result);
+    }
+    const cutoff = Date.now() - this.config.historyTtlMs;
+    const perTopic: HeraldEvent[][] = [];
+    for (const topic of topics) {
+      const history = this.topics.get(topic);
+      if (history) this.expire(history, cutoff);
+      const lostUpTo = history ? history.lostUpTo : this.expiredUpTo;
+      if (lostUpTo > cursor.seq) {
+        result.reset = true;
+        return Promise.resolve(result);
+      }
+      if (history) perTopic.push(history.after(cursor.seq));
+    }
+    result.events = mergeBySeq(perTopic);
+    return Promise.resolve(result);
+  }
+
+  onLive(listener: LiveListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  ping(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  historySize(): number {
+    return this.held;
+  }
+
+  private history(topic: string, cutoff: number): TopicHistory {
+    let history = this.topics.get(topic);
+    if (!history) {
+      history = new TopicHistory(this.config.historySize);
+      // A topic re-created after expiring inherits what was lost with it.
+      history.lostUpTo = this.expiredUpTo;
+      this.topics.set(topic, history);
+    } else {
+      this.expire(history, cutoff);
+    }
+    return history;
+  }
+
+  private expire(history: TopicHistory, cutoff: number): void {
+    const before = history.size;
+    history.expire(cutoff);
+    this.held -= before - history.size;
+  }
+
+  private sweep(): void {
+    const cutoff = Date.now() - this.config.historyTtlMs;
+    for (const [topic, history] of this.topics) {
+      history.expire(cutoff);
+      if (history.size === 0) {
+        this.expiredUpTo = Math.max(this.expiredUpTo, history.lostUpTo);
+        this.topics.delete(topic);
+      }
+    }
+    this.recount();
+  }
+
+  private recount(): void {
+    let held = 0;
+    for (const history of this.topics.values()) held += history.size;
+    this.held = held;
+  }
+}

@@ -1,0 +1,77 @@
+import { describe, expect, it } from '@jest/globals';
+import { ConfigError, loadConfig } from './herald-config.js';
+
+describe('loadConfig', () => {
+  it('has the documented defaults', () => {
+    const config = loadConfig({});
+    expect(config).toMatchObject({
+      port: 3000,
+      host: '0.0.0.0',
+      maxConnections: 10_000,
+      capacityThreshold: 0.9,
+      retryAfterSeconds: 30,
+      maxConnectionsPerIp: 100,
+      maxConnectionsPerTenant: 0,
+      trustProxy: false,
+      heartbeatIntervalMs: 15_000,
+      retryMs: 3_000,
+      historySize: 1_000,
+      historyTtlMs: 3_600_000,
+      maxQueueBytes: 1_048_576,
+      maxConnectionAgeMs: 0,
+      maxEventBytes: 65_536,
+      drainTimeoutMs: 10_000,
+      broker: 'memory',
+      redisUrl: 'redis://127.0.0.1:6379',
+      corsOrigins: '*',
+      snapshotIntervalMs: 5_000,
+      alertsStorePath: './data/alerts.json',
+      logLevel: 'info',
+      adminTokenGenerated: true,
+    });
+    expect(config.adminToken.length).toBeGreaterThanOrEqual(24);
+  });
+
+  it.each([
+    ['PORT', 'abc', /PORT="abc": must be an integer from 0 to 65535/],
+    ['PORT', '70000', /PORT="70000"/],
+    ['MAX_CONNECTIONS', '0', /MAX_CONNECTIONS="0": must be an integer from 1/],
+    ['MAX_CONNECTIONS', '1.5', /MAX_CONNECTIONS="1.5"/],
+    ['CAPACITY_THRESHOLD', '1.5', /CAPACITY_THRESHOLD="1.5": must be a number greater than 0 and at most 1/],
+    ['CAPACITY_THRESHOLD', '0', /CAPACITY_THRESHOLD/],
+    ['TRUST_PROXY', 'maybe', /TRUST_PROXY="maybe": must be true or false/],
+    ['BROKER', 'kafka', /BROKER="kafka": must be one of memory, redis/],
+    ['LOG_LEVEL', 'loud', /LOG_LEVEL="loud": must be one of debug, info, warn, error/],
+    ['REDIS_URL', 'http://x', /REDIS_URL="http:\/\/x": must be a redis/],
+    ['CORS_ORIGINS', 'https://a.com/path', /CORS_ORIGINS=.*is not an origin/],
+    ['HEARTBEAT_INTERVAL_MS', '-5', /HEARTBEAT_INTERVAL_MS="-5"/],
+  ])('%s=%j is refused with one clear line', (name, value, message) => {
+    let error: unknown;
+    try {
+      loadConfig({ [name]: value });
+    } catch (caught) {
+      error = caught;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as ConfigError).message).toMatch(message);
+    expect((error as ConfigError).message).not.toContain('\n');
+  });
+
+  it('never echoes a secret that is refused', () => {
+    expect(() => loadConfig({ ADMIN_TOKEN: 'short-secret' })).toThrow(/ADMIN_TOKEN="<12 characters>"/);
+    expect(() => loadConfig({ JWT_SECRET: 'tooshort' })).toThrow(/JWT_SECRET="<8 characters>"/);
+  });
+
+  it('reads booleans, lists and secrets', () => {
+    const config = loadConfig({
+      TRUST_PROXY: 'true',
+      CORS_ORIGINS: 'https://a.example, http://localhost:8080',
+      ADMIN_TOKEN: 'a'.repeat(20),
+      PUBLISH_TOKEN: 'p'.repeat(20),
+    });
+    expect(config.trustProxy).toBe(true);
+    expect(config.corsOrigins).toEqual(['https://a.example', 'http://localhost:8080']);
+    expect(config.adminTokenGenerated).toBe(false);
+    expect(config.publishToken).toBe('p'.repeat(20));
+  });
+});

@@ -1,0 +1,193 @@
+import { randomBytes } from 'node:crypto';
+
+export type BrokerKind = 'memory' | 'redis';
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
+
+/** The whole configuration, validated once at start-up (API.md, Environment). */
+export interface HeraldConfig {
+  port: number;
+  host: string;
+  maxConnections: number;
+  capacityThreshold: number;
+  retryAfterSeconds: number;
+  maxConnectionsPerIp: number;
+  maxConnectionsPerTenant: number;
+  trustProxy: boolean;
+  heartbeatIntervalMs: number;
+  retryMs: number;
+  historySize: number;
+  historyTtlMs: number;
+  maxQueueBytes: number;
+  maxConnectionAgeMs: number;
+  maxEventBytes: number;
+  drainTimeoutMs: number;
+  broker: BrokerKind;
+  redisUrl: string;
+  redisKeyPrefix: string;
+  publishToken: string | undefined;
+  adminToken: string;
+  /** True when ADMIN_TOKEN was unset and Herald made one (logged once at start). */
+  adminTokenGenerated: boolean;
+  jwtSecret: string | undefined;
+  corsOrigins: string[] | '*';
+  snapshotIntervalMs: number;
+  alertsStorePath: string;
+  logLevel: LogLevel;
+  publishRateLimit: number;
+  publishRateWindowMs: number;
+}
+
+export class ConfigError extends Error {
+  constructor(
+    readonly variable: string,
+    readonly value: string,
+    readonly allowed: string,
+  ) {
+    super(`invalid configuration: ${variable}=${JSON.stringify(value)}: ${allowed}`);
+  }
+}
+
+type Env = Record<string, string | undefined>;
+
+function read(env: Env, name: string): string | undefined {
+  const value = env[name];
+  return value === undefined || value.trim() === '' ? undefined : value.trim();
+}
+
+function int(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const raw = read(env, name);
+  if (raw === undefined) return fallback;
+  const value = Number(raw);
+  if (!/^-?[0-9]+$/.test(raw) || !Number.isSafeInteger(value) || value < min || value > max) {
+    throw new ConfigError(name, raw, `must be an integer from ${min} to ${max}`);
+  }
+  return value;
+}
+
+function fraction(env: Env, name: string, fallback: number): number {
+  const raw = read(env, name);
+  if (raw === undefined) return fallback;
+  const value = Number(raw);
+  if (!/^[0-9.]+$/.test(raw) || !(value > 0 && value <= 1)) {
+    throw new ConfigError(name, raw, 'must be a number greater than 0 and at most 1');
+  }
+  return value;
+}
+
+function bool(env: Env, name: string, fallback: boolean): boolean {
+  const raw = read(env, name);
+  if (raw === undefined) return fallback;
+  if (/^(true|1|yes)$/i.test(raw)) return true;
+  if (/^(false|0|no)$/i.test(raw)) return false;
+  throw new ConfigError(name, raw, 'must be true or false');
+}
+
+function oneOf<T extends string>(env: Env, name: string, fallback: T, allowed: readonly T[]): T {
+  const raw = read(env, name);
+  if (raw === undefined) return fallback;
+  if (!(allowed as readonly string[]).includes(raw)) {
+    throw new ConfigError(name, raw, `must be one of ${allowed.join(', ')}`);
+  }
+  return raw as T;
+}
+
+function secret(env: Env, name: string, minLength: number): string | undefined {
+  const raw = read(env, name);
+  if (raw === undefined) return undefined;
+  if (raw.length < minLength) {
+    // The value is a secret: name its length, never echo it.
+    throw new ConfigError(name, `<${raw.length} characters>`, `must be at least ${minLength} characters`);
+  }
+  return raw;
+}
+
+function redisUrl(env: Env): string {
+  const raw = read(env, 'REDIS_URL') ?? 'redis://127.0.0.1:6379';
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new ConfigError(
+      'REDIS_URL',
+      raw.replace(/\/\/[^@/]*@/, '//***@'),
+      'must be a redis://, rediss:// or redis+sentinel:// URL',
+    );
+  }
+  if (!['redis:', 'rediss:', 'redis+sentinel:'].includes(url.protocol)) {
+    throw new ConfigError(
+      'REDIS_URL',
+      raw.replace(/\/\/[^@/]*@/, '//***@'),
+      'must be a redis://, rediss:// or redis+sentinel:// URL',
+    );
+  }
+  return raw;
+}
+
+function corsOrigins(env: Env): string[] | '*' {
+  const raw = read(env, 'CORS_ORIGINS');
+  if (raw === undefined || raw === '*') return '*';
+  const origins = raw
+    .split(',')
+    .map((origin) => origin.trim())
+    .filter(Boolean);
+  for (const origin of origins) {
+    if (!isOrigin(origin))
+      throw new ConfigError(
+        'CORS_ORIGINS',
+        raw,
+        `"${origin}" is not an origin like https://app.example.com (or use *)`,
+      );
+  }
+  return origins;
+}
+
+function isOrigin(value: string): boolean {
+  try {
+    const url = new URL(value);
+    return (url.protocol === 'http:' || url.protocol === 'https:') && url.origin === value;
+  } catch {
+    return false;
+  }
+}
+
+const DAY_MS = 86_400_000;
+
+/** Reads and validates the environment. Throws `ConfigError` on the first bad value. */
+export function loadConfig(env: Env): HeraldConfig {
+  const generated = read(env, 'ADMIN_TOKEN') === undefined;
+  const host = read(env, 'HOST') ?? '0.0.0.0';
+  return {
+    port: int(env, 'PORT', 3000, 0, 65535),
+    host,
+    maxConnections: int(env, 'MAX_CONNECTIONS', 10_000, 1, 10_000_000),
+    capacityThreshold: fraction(env, 'CAPACITY_THRESHOLD', 0.9),
+    retryAfterSeconds: int(env, 'RETRY_AFTER_SECONDS', 30, 1, 86_400),
+    maxConnectionsPerIp: int(env, 'MAX_CONNECTIONS_PER_IP', 100, 1, 10_000_000),
+    maxConnectionsPerTenant: int(env, 'MAX_CONNECTIONS_PER_TENANT', 0, 0, 10_000_000),
+    trustProxy: bool(env, 'TRUST_PROXY', false),
+    heartbeatIntervalMs: int(env, 'HEARTBEAT_INTERVAL_MS', 15_000, 50, DAY_MS),
+    retryMs: int(env, 'RETRY_MS', 3_000, 0, DAY_MS),
+    historySize: int(env, 'HISTORY_SIZE', 1_000, 1, 1_000_000),
+    historyTtlMs: int(env, 'HISTORY_TTL_MS', 3_600_000, 1_000, 30 * DAY_MS),
+    maxQueueBytes: int(env, 'MAX_QUEUE_BYTES', 1_048_576, 1_024, 1_073_741_824),
+    maxConnectionAgeMs: int(env, 'MAX_CONNECTION_AGE_MS', 0, 0, 30 * DAY_MS),
+    maxEventBytes: int(env, 'MAX_EVENT_BYTES', 65_536, 16, 16_777_216),
+    drainTimeoutMs: int(env, 'DRAIN_TIMEOUT_MS', 10_000, 0, 3_600_000),
+    broker: oneOf<BrokerKind>(env, 'BROKER', 'memory', ['memory', 'redis']),
+    redisUrl: redisUrl(env),
+    redisKeyPrefix: read(env, 'REDIS_KEY_PREFIX') ?? 'herald:',
+    publishToken: secret(env, 'PUBLISH_TOKEN', 16),
+    adminToken: secret(env, 'ADMIN_TOKEN', 16) ?? randomBytes(24).toString('base64url'),
+    adminTokenGenerated: generated,
+    jwtSecret: secret(env, 'JWT_SECRET', 32),
+    corsOrigins: corsOrigins(env),
+    snapshotIntervalMs: int(env, 'SNAPSHOT_INTERVAL_MS', 5_000, 100, 3_600_000),
+    alertsStorePath: read(env, 'ALERTS_STORE_PATH') ?? './data/alerts.json',
+    logLevel: oneOf<LogLevel>(env, 'LOG_LEVEL', 'info', ['debug', 'info', 'warn', 'error']),
+    publishRateLimit: int(env, 'PUBLISH_RATE_LIMIT', 10_000, 1, 100_000_000),
+    publishRateWindowMs: int(env, 'PUBLISH_RATE_WINDOW_MS', 1_000, 100, 3_600_000),
+  };
+}
+
+/** Injection token for the validated configuration. */
+export const HERALD_CONFIG = Symbol('HERALD_CONFIG');

@@ -1,0 +1,53 @@
+import { ValidationPipe } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import type { Server } from 'node:http';
+import { AppModule } from './app.module.js';
+import type { HeraldConfig } from './config/herald-config.js';
+import { HttpErrorFilter } from './http/http-error.filter.js';
+import { JsonLogger } from './logging/json-logger.js';
+
+export interface HeraldOptions {
+  logger?: JsonLogger;
+}
+
+/** Builds the Herald application (not yet listening): shared by main.ts and the tests. */
+export async function createHerald(config: HeraldConfig, options: HeraldOptions = {}): Promise<NestExpressApplication> {
+  const logger = options.logger ?? new JsonLogger(config.logLevel);
+  const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config), {
+    logger,
+    bodyParser: false,
+    // Open streams must not hold shutdown hostage (nestjs/nest#9517); the drain closes them first.
+    forceCloseConnections: true,
+  });
+  app.disable('x-powered-by');
+  app.set('trust proxy', config.trustProxy);
+  // A batch may carry up to 1,000 events; a single event's size is checked against MAX_EVENT_BYTES.
+  app.useBodyParser('json', { limit: Math.max(8 * 1024 * 1024, 2 * config.maxEventBytes), type: 'application/json' });
+  app.enableCors({
+    origin: config.corsOrigins === '*' ? '*' : config.corsOrigins,
+    credentials: config.corsOrigins !== '*',
+    allowedHeaders: ['Authorization', 'Content-Type', 'Last-Event-ID', 'Cache-Control'],
+    exposedHeaders: ['Retry-After'],
+    maxAge: 600,
+  });
+  app.useGlobalFilters(new HttpErrorFilter());
+  app.useGlobalPipes(new ValidationPipe({ whitelist: true, forbidNonWhitelisted: true }));
+  app.enableShutdownHooks();
+  tuneServer(app.getHttpServer() as Server);
+  return app;
+}
+
+/**
+ * Long streams must never be cut by Node's request timers, and an idle
+ * keep-alive socket must outlive a load balancer's (60 s) so Herald never
+ * closes one the balancer is about to reuse.
+ */
+function tuneServer(server: Server): void {
+  server.keepAliveTimeout = 65_000;
+  server.headersTimeout = 66_000;
+  // requestTimeout bounds receiving the request, not the response; a stream is never cut by it.
+  server.requestTimeout = 120_000;
+  server.timeout = 0;
+  server.on('connection', (socket) => socket.setNoDelay(true));
+}

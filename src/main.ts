@@ -1,0 +1,40 @@
+import 'reflect-metadata';
+import { ConfigError, loadConfig, type HeraldConfig } from './config/herald-config.js';
+import { createHerald } from './herald.js';
+import { JsonLogger } from './logging/json-logger.js';
+
+async function main(): Promise<void> {
+  let config: HeraldConfig;
+  try {
+    config = loadConfig(process.env);
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`herald: ${error.message}\n`);
+      process.exit(1);
+    }
+    throw error;
+  }
+  const logger = new JsonLogger(config.logLevel);
+  const app = await createHerald(config, { logger });
+  if (config.adminTokenGenerated) {
+    logger.warn(
+      { msg: 'ADMIN_TOKEN was not set; generated one for this run', adminToken: config.adminToken },
+      'Herald',
+    );
+  }
+  await app.listen(config.port, config.host);
+  const address = app.getHttpServer().address();
+  const port = typeof address === 'object' && address ? address.port : config.port;
+  logger.log({ msg: 'herald listening', host: config.host, port, broker: config.broker }, 'Herald');
+  if (config.adminTokenGenerated) {
+    logger.warn(
+      { msg: 'ADMIN_TOKEN was not set; generated one for this run', adminToken: config.adminToken },
+      'Herald',
+    );
+  }
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`herald: failed to start: ${error instanceof Error ? error.stack : String(error)}\n`);
+  process.exit(1);
+});

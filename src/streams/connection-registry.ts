@@ -1,0 +1,249 @@
+import { Inject, Injectable, Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
+import type { EventCursor } from '@herald/sse';
+import { HERALD_CONFIG, type HeraldConfig } from '../config/herald-config.js';
+import { EVENT_BROKER, type EventBroker, type ReplayResult } from '../broker/event-broker.js';
+import type { HeraldEvent } from '../broker/herald-event.js';
+import { StreamCounters, type CloseReason, type RefuseReason } from './stream-counters.js';
+import { Subscription, type SubscriptionHost, type SubscriptionInit } from './subscription.js';
+
+/** A slot held from admission until the response closes. */
+export interface Admission {
+  readonly ip: string;
+  readonly tenant: string | undefined;
+  released: boolean;
+}
+
+export type AdmissionResult = { admitted: Admission } | { refused: RefuseReason };
+
+export interface ConnectionView {
+  id: string;
+  ip: string;
+  tenant: string | null;
+  topics: readonly string[];
+  startedAt: string;
+  messages: number;
+  bytes: number;
+  unsentBytes: number;
+}
+
+/**
+ * The one place that knows live connections: admission slots (per IP, per
+ * tenant, total), the topic index the live feed is dispatched through, and the
+ * single timer wheel that sends heartbeats and recycles connections.
+ */
+@Injectable()
+export class ConnectionRegistry implements SubscriptionHost, OnModuleInit, OnModuleDestroy {
+  readonly counters = new StreamCounters();
+  now = Date.now();
+  draining = false;
+
+  private readonly logger = new Logger('Streams');
+  private readonly subscriptions = new Map<string, Subscription>();
+  private readonly byTopic = new Map<string, Set<Subscription>>();
+  private readonly perIp = new Map<string, number>();
+  private readonly perTenant = new Map<string, number>();
+  private admitted = 0;
+  private nextId = 0;
+  private readonly idPrefix = Math.floor(Math.random() * 36 ** 4).toString(36);
+  private queue: HeraldEvent[] = [];
+  private flushScheduled = false;
+  private stopLive: (() => void) | undefined;
+  private ticker: NodeJS.Timeout | undefined;
+
+  constructor(
+    @Inject(HERALD_CONFIG) private readonly config: HeraldConfig,
+    @Inject(EVENT_BROKER) private readonly broker: EventBroker,
+  ) {}
+
+  get retryMs(): number {
+    return this.config.retryMs;
+  }
+  get maxQueueBytes(): number {
+    return this.config.maxQueueBytes;
+  }
+  get heartbeatIntervalMs(): number {
+    return this.config.heartbeatIntervalMs;
+  }
+
+  /** Admitted connections, including ones still being set up. */
+  get active(): number {
+    return this.admitted;
+  }
+
+  /** Open streams. */
+  get open(): number {
+    return this.subscriptions.size;
+  }
+
+  onModuleInit(): void {
+    this.stopLive = this.broker.onLive((events) => this.enqueue(events));
+    const tickMs = Math.max(10, Math.min(250, Math.floor(this.config.heartbeatIntervalMs / 4)));
+    this.ticker = setInterval(() => this.tick(), tickMs);
+    this.ticker.unref();
+  }
+
+  onModuleDestroy(): void {
+    this.stopLive?.();
+    clearInterval(this.ticker);
+  }
+
+  /**
+   * Reserves a slot, or says why not. Synchronous check-and-increment, so
+   * simultaneous requests can never overshoot a limit.
+   */
+  admit(ip: string, tenant: string | undefined): AdmissionResult {
+    if (this.draining) return this.refuse('draining');
+    if (this.admitted >= Math.floor(this.config.capacityThreshold * this.config.maxConnections)) {
+      return this.refuse('capacity');
+    }
+    if ((this.perIp.get(ip) ?? 0) >= this.config.maxConnectionsPerIp) return this.refuse('per-ip');
+    const tenantLimit = this.config.maxConnectionsPerTenant;
+    if (tenant !== undefined && tenantLimit > 0 && (this.perTenant.get(tenant) ?? 0) >= tenantLimit) {
+      return this.refuse('per-tenant');
+    }
+    this.admitted++;
+    this.perIp.set(ip, (this.perIp.get(ip) ?? 0) + 1);
+    if (tenant !== undefined) this.perTenant.set(tenant, (this.perTenant.get(tenant) ?? 0) + 1);
+    return { admitted: { ip, tenant, released: false } };
+  }
+
+  /** Gives an admission slot back (idempotent). */
+  release(admission: Admission): void {
+    if (admission.released) return;
+    admission.released = true;
+    this.admitted--;
+    decrement(this.perIp, admission.ip);
+    if (admission.tenant !== undefined) decrement(this.perTenant, admission.tenant);
+  }
+
+  refuse(reason: RefuseReason): { refused: RefuseReason } {
+    this.counters.refused[reason]++;
+    return { refused: reason };
+  }
+
+  /** Registers a stream in the topic index: from here on it receives live events. */
+  openSubscription(init: Omit<SubscriptionInit, 'id'>): Subscription {
+    const subscription = new Subscription({ ...init, id: `${this.idPrefix}${(++this.nextId).toString(36)}` }, this);
+    this.subscriptions.set(subscription.id, subscription);
+    for (const topic of subscription.topics) {
+      let set = this.byTopic.get(topic);
+      if (!set) this.byTopic.set(topic, (set = new Set()));
+      set.add(subscription);
+    }
+    this.counters.opened++;
+    return subscription;
+  }
+
+  /** Nest's teardown: the client is gone (or Herald already closed the stream). */
+  detach(subscription: Subscription): void {
+    subscription.close('client');
+  }
+
+  onClosed(subscription: Subscription, reason: CloseReason): void {
+    if (!this.subscriptions.delete(subscription.id)) return;
+    for (const topic of subscription.topics) {
+      const set = this.byTopic.get(topic);
+      if (!set) continue;
+      set.delete(subscription);
+      if (set.size === 0) this.byTopic.delete(topic);
+    }
+    this.counters.closed[reason]++;
+    this.counters.closedDurationMs += Date.now() - subscription.startedAt;
+    this.counters.closedMessages += subscription.messages;
+    if (reason === 'slow-consumer') {
+      this.logger.warn({ msg: 'slow consumer disconnected', connection: subscription.id, ip: subscription.ip });
+    }
+  }
+
+  onBacklogWritten(count: number, bytes: number): void {
+    this.counters.deliveries += count;
+    this.counters.deliveryBytes += bytes;
+  }
+
+  replay(topics: readonly string[], cursor: EventCursor | null): Promise<ReplayResult> {
+    return this.broker.replay(topics, cursor);
+  }
+
+  get(id: string): Subscription | undefined {
+    return this.subscriptions.get(id);
+  }
+
+  list(): ConnectionView[] {
+    return [...this.subscriptions.values()].map((s) => ({
+      id: s.id,
+      ip: s.ip,
+      tenant: s.tenant ?? null,
+      topics: s.topics,
+      startedAt: new Date(s.startedAt).toISOString(),
+      messages: s.messages,
+      bytes: s.bytes,
+      unsentBytes: s.unsentBytes,
+    }));
+  }
+
+  /** Connection counts of the `limit` busiest IPs. */
+  topIps(limit: number): Record<string, number> {
+    return Object.fromEntries([...this.perIp.entries()].sort((a, b) => b[1] - a[1]).slice(0, limit));
+  }
+
+  subscriptionCount(): number {
+    return this.subscriptions.size;
+  }
+
+  /** Closes every stream with `reason`; `retryFor` gives each its own `retry:`. */
+  closeAll(reason: CloseReason, retryFor?: () => number): void {
+    for (const subscription of [...this.subscriptions.values()]) subscription.close(reason, retryFor?.());
+  }
+
+  private enqueue(events: readonly HeraldEvent[]): void {
+    for (const event of events) this.queue.push(event);
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      setImmediate(this.flush);
+    }
+  }
+
+  /**
+   * The hot path: every queued event to every subscriber of its topic, as the
+   * event's pre-encoded bytes. When several events go out in one turn, each
+   * socket is corked once so they leave in one write.
+   */
+  private readonly flush = (): void => {
+    this.flushScheduled = false;
+    const events = this.queue;
+    this.queue = [];
+    this.now = Date.now();
+    const cork = events.length > 1;
+    const corked: Subscription[] = [];
+    for (const event of events) {
+      const subscribers = this.byTopic.get(event.topic);
+      if (!subscribers) continue;
+      let count = 0;
+      let bytes = 0;
+      for (const subscription of subscribers) {
+        if (cork && !subscription.corked) {
+          subscription.cork();
+          if (subscription.corked) corked.push(subscription);
+        }
+        const written = subscription.deliver(event);
+        if (written > 0) {
+          count++;
+          bytes += written;
+        }
+      }
+      if (count > 0) this.counters.recordDeliveries(count, bytes, this.now - event.ts);
+    }
+    for (const subscription of corked) subscription.uncork();
+  };
+
+  private tick(): void {
+    this.now = Date.now();
+    for (const subscription of this.subscriptions.values()) subscription.tick(this.now);
+  }
+}
+
+function decrement(map: Map<string, number>, key: string): void {
+  const value = (map.get(key) ?? 0) - 1;
+  if (value <= 0) map.delete(key);
+  else map.set(key, value);
+}

@@ -1,0 +1,44 @@
+import { CanActivate, ExecutionContext, HttpException, HttpStatus, Inject, Injectable } from '@nestjs/common';
+import type { Request, Response } from 'express';
+import { HERALD_CONFIG, type HeraldConfig } from '../../config/herald-config.js';
+import { ConnectionRegistry } from '../connection-registry.js';
+import { getSubscribeContext } from '../subscribe-request.js';
+
+const MESSAGES = {
+  capacity: [HttpStatus.SERVICE_UNAVAILABLE, 'Herald is at capacity; retry later'],
+  draining: [HttpStatus.SERVICE_UNAVAILABLE, 'Herald is shutting down; retry on another instance'],
+  'per-ip': [HttpStatus.TOO_MANY_REQUESTS, 'too many connections from this IP address'],
+  'per-tenant': [HttpStatus.TOO_MANY_REQUESTS, 'too many connections for this tenant'],
+  auth: [HttpStatus.UNAUTHORIZED, 'unauthorized'],
+} as const;
+
+/**
+ * Decides admission before any header is sent: a refusal is a plain JSON
+ * 503/429 with Retry-After. An admitted request holds its slot until its
+ * response closes, whatever happens after this guard.
+ */
+@Injectable()
+export class AdmissionGuard implements CanActivate {
+  constructor(
+    @Inject(HERALD_CONFIG) private readonly config: HeraldConfig,
+    private readonly registry: ConnectionRegistry,
+  ) {}
+
+  canActivate(context: ExecutionContext): boolean {
+    const http = context.switchToHttp();
+    const req = http.getRequest<Request>();
+    const res = http.getResponse<Response>();
+    const subscribe = getSubscribeContext(req);
+    const result = this.registry.admit(subscribe.ip, subscribe.tenant);
+    if ('refused' in result) {
+      const [status, message] = MESSAGES[result.refused];
+      res.setHeader('Retry-After', String(this.config.retryAfterSeconds));
+      throw new HttpException(message, status);
+    }
+    subscribe.admission = result.admitted;
+    res.once('close', () => this.registry.release(result.admitted));
+    // The client may have left while the guards ran; then "close" has fired already.
+    if (req.socket.destroyed) this.registry.release(result.admitted);
+    return true;
+  }
+}

@@ -1,0 +1,93 @@
+import { Inject, Injectable } from '@nestjs/common';
+import type { IncomingMessage } from 'node:http';
+import { EVENT_BROKER, type EventBroker } from '../broker/event-broker.js';
+import type { HeraldEvent } from '../broker/herald-event.js';
+import type { SubscribeParams } from './subscribe-request.js';
+
+export interface PollResponse {
+  events: ReturnType<HeraldEvent['toJSON']>[];
+  lastEventId: string;
+  reset: boolean;
+}
+
+/** Most events one poll answers with; the cursor lets the client fetch the rest at once. */
+const MAX_EVENTS_PER_POLL = 1_000;
+
+/**
+ * Long-poll: answer as soon as an event after the cursor exists on the topics,
+ * or with an empty list at the timeout. Like a stream, it listens to the live
+ * feed before reading history, so an event published meanwhile is never missed.
+ */
+@Injectable()
+export class PollWaiter {
+  constructor(@Inject(EVENT_BROKER) private readonly broker: EventBroker) {}
+
+  wait(params: SubscribeParams, req: IncomingMessage): Promise<PollResponse> {
+    const topics = new Set(params.topics);
+    const early: HeraldEvent[] = [];
+    let deliver: ((events: HeraldEvent[]) => void) | undefined;
+    const stopLive = this.broker.onLive((events) => {
+      const wanted = events.filter((event) => topics.has(event.topic));
+      if (wanted.length === 0) return;
+      if (deliver) deliver(wanted);
+      else early.push(...wanted);
+    });
+    return new Promise<PollResponse>((resolve, reject) => {
+      let timer: NodeJS.Timeout | undefined;
+      let done = false;
+      const finish = (response: PollResponse): void => {
+        if (done) return;
+        done = true;
+        stopLive();
+        clearTimeout(timer);
+        req.socket.removeListener('close', abandon);
+        resolve(response);
+      };
+      const abandon = (): void => {
+        if (done) return;
+        done = true;
+        stopLive();
+        clearTimeout(timer);
+      };
+      req.socket.once('close', abandon);
+      this.broker.replay(params.topics, params.cursor).then(
+        (result) => {
+          if (done) return;
+          if (result.reset) {
+            finish({ events: [], lastEventId: result.head, reset: true });
+            return;
+          }
+          const afterSeq = params.cursor === null ? result.headSeq : params.cursor.seq;
+          const cursorId = params.cursor === null ? result.head : (params.lastEventId as string);
+          const answer = (events: HeraldEvent[]): boolean => {
+            const fresh = events.filter((event) => event.seq > afterSeq).slice(0, MAX_EVENTS_PER_POLL);
+            if (fresh.length === 0) return false;
+            finish({
+              events: fresh.map((event) => event.toJSON()),
+              lastEventId: fresh[fresh.length - 1].id,
+              reset: false,
+            });
+            return true;
+          };
+          const replayed = params.cursor === null ? [] : result.events;
+          const lastReplayed = replayed.length > 0 ? replayed[replayed.length - 1].seq : afterSeq;
+          if (answer([...replayed, ...early.filter((event) => event.seq > lastReplayed)])) return;
+          // Events published in the same turn arrive together; answer with all of them.
+          let batch: HeraldEvent[] = [];
+          deliver = (events) => {
+            if (batch.length === 0) setImmediate(() => answer(batch));
+            batch = batch.concat(events);
+          };
+          timer = setTimeout(
+            () => finish({ events: [], lastEventId: cursorId, reset: false }),
+            params.timeoutSeconds * 1000,
+          );
+        },
+        (error: unknown) => {
+          abandon();
+          reject(error);
+        },
+      );
+    });
+  }
+}

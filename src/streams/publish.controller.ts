@@ -1,0 +1,87 @@
+import {
+  BadRequestException,
+  Body,
+  Controller,
+  HttpCode,
+  Inject,
+  Param,
+  ParseArrayPipe,
+  PayloadTooLargeException,
+  Post,
+  Req,
+  UseGuards,
+} from '@nestjs/common';
+import type { Request } from 'express';
+import { DEFAULT_EVENT_TYPE, isValidTopic } from '@herald/sse';
+import { HERALD_CONFIG, type HeraldConfig } from '../config/herald-config.js';
+import { EVENT_BROKER, type EventBroker, type PublishRequest } from '../broker/event-broker.js';
+import { BatchEventDto, PublishEventDto } from './dto/publish-event.dto.js';
+import { ConnectionRegistry } from './connection-registry.js';
+import { JsonBodyGuard } from './guards/json-body.guard.js';
+import { assertMayPublish, PublisherGuard } from './guards/publisher.guard.js';
+
+export const MAX_BATCH = 1_000;
+
+@Controller('v1')
+@UseGuards(PublisherGuard, JsonBodyGuard)
+export class PublishController {
+  constructor(
+    @Inject(HERALD_CONFIG) private readonly config: HeraldConfig,
+    @Inject(EVENT_BROKER) private readonly broker: EventBroker,
+    private readonly registry: ConnectionRegistry,
+  ) {}
+
+  @Post('topics/:topic/events')
+  @HttpCode(202)
+  async publishOne(
+    @Req() req: Request,
+    @Param('topic') topic: string,
+    @Body() body: PublishEventDto,
+  ): Promise<{ id: string }> {
+    if (!isValidTopic(topic)) {
+      throw new BadRequestException(
+        `invalid topic ${JSON.stringify(topic)}: 1-256 characters from A-Z a-z 0-9 _ - . : / ~ @`,
+      );
+    }
+    assertMayPublish(req, [topic]);
+    const [event] = await this.publish([this.toRequest(topic, body, undefined)]);
+    return { id: event };
+  }
+
+  @Post('events')
+  @HttpCode(202)
+  async publishBatch(
+    @Req() req: Request,
+    @Body(new ParseArrayPipe({ items: BatchEventDto, forbidNonWhitelisted: true, whitelist: true, optional: false }))
+    body: BatchEventDto[],
+  ): Promise<{ ids: string[] }> {
+    if (body.length === 0 || body.length > MAX_BATCH) {
+      throw new BadRequestException(`a batch holds 1 to ${MAX_BATCH} events, got ${body.length}`);
+    }
+    assertMayPublish(
+      req,
+      body.map((item) => item.topic),
+    );
+    const requests = body.map((item, index) => this.toRequest(item.topic, item, index));
+    return { ids: await this.publish(requests) };
+  }
+
+  private toRequest(topic: string, body: PublishEventDto, index: number | undefined): PublishRequest {
+    const size = Buffer.byteLength(JSON.stringify(body.data));
+    if (size > this.config.maxEventBytes) {
+      const which = index === undefined ? 'event data' : `data of event ${index}`;
+      throw new PayloadTooLargeException(
+        `${which} is ${size} bytes, more than MAX_EVENT_BYTES (${this.config.maxEventBytes})`,
+      );
+    }
+    return { topic, type: body.type ?? DEFAULT_EVENT_TYPE, data: body.data };
+  }
+
+  private async publish(requests: PublishRequest[]): Promise<string[]> {
+    const events = await this.broker.publish(requests);
+    const counters = this.registry.counters;
+    counters.published += events.length;
+    for (const event of events) counters.publishedBytes += event.frame('raw').length;
+    return events.map((event) => event.id);
+  }
+}

@@ -1,0 +1,44 @@
+export const CLOSE_REASONS = ['client', 'draining', 'max-age', 'slow-consumer', 'kicked', 'token-expired'] as const;
+export type CloseReason = (typeof CLOSE_REASONS)[number];
+export const REFUSE_REASONS = ['capacity', 'draining', 'per-ip', 'per-tenant', 'auth'] as const;
+export type RefuseReason = (typeof REFUSE_REASONS)[number];
+
+/** Upper bounds (seconds) of the delivery-latency histogram buckets. */
+export const LATENCY_BUCKETS_SECONDS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+
+function zeroes<K extends string>(keys: readonly K[]): Record<K, number> {
+  return Object.fromEntries(keys.map((key) => [key, 0])) as Record<K, number>;
+}
+
+/**
+ * Plain monotonic counters bumped on the hot path (O(1), no allocation).
+ * Monitoring reads them on its own schedule; nothing here formats or exports.
+ */
+export class StreamCounters {
+  opened = 0;
+  readonly closed = zeroes(CLOSE_REASONS);
+  readonly refused = zeroes(REFUSE_REASONS);
+  published = 0;
+  publishedBytes = 0;
+  deliveries = 0;
+  deliveryBytes = 0;
+  /** Sum of connection lifetimes of closed connections, ms, and their messages. */
+  closedDurationMs = 0;
+  closedMessages = 0;
+  /** Cumulative counts per latency bucket (last slot: +Inf), sum in seconds. */
+  readonly latencyBuckets = new Array<number>(LATENCY_BUCKETS_SECONDS.length + 1).fill(0);
+  latencySumSeconds = 0;
+  latencyCount = 0;
+
+  /** `count` deliveries of one event, `latencyMs` after it was published. */
+  recordDeliveries(count: number, bytes: number, latencyMs: number): void {
+    this.deliveries += count;
+    this.deliveryBytes += bytes;
+    const seconds = latencyMs / 1000;
+    let bucket = 0;
+    while (bucket < LATENCY_BUCKETS_SECONDS.length && seconds > LATENCY_BUCKETS_SECONDS[bucket]) bucket++;
+    this.latencyBuckets[bucket] += count;
+    this.latencySumSeconds += seconds * count;
+    this.latencyCount += count;
+  }
+}
