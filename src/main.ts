@@ -26,12 +26,6 @@ async function main(): Promise<void> {
   const address = app.getHttpServer().address();
   const port = typeof address === 'object' && address ? address.port : config.port;
   logger.log({ msg: 'herald listening', host: config.host, port, broker: config.broker }, 'Herald');
-  if (config.adminTokenGenerated) {
-    logger.warn(
-      { msg: 'ADMIN_TOKEN was not set; generated one for this run', adminToken: config.adminToken },
-      'Herald',
-    );
-  }
 }
 
 main().catch((error: unknown) => {
