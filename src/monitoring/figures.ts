@@ -18,3 +18,23 @@ export type FigureName = (typeof FIGURE_NAMES)[number];
 export type Figures = Record<FigureName, number>;
 
 export type SnapshotListener = (figures: Figures, at: number) => void;
+
+/** One firing alert, as `GET /status` lists it under `alerts.active` (API.md). */
+export interface ActiveAlert {
+  ruleId: string;
+  name: string;
+  severity: string;
+  value: number;
+  /** ISO 8601. */
+  startedAt: string;
+}
+
+/**
+ * What Monitoring reads from the Alerts module (registered at its init), so
+ * `/status` and the dashboard show alerts without Monitoring importing Alerts.
+ */
+export interface AlertsSource {
+  active(): ActiveAlert[];
+  /** Most recent fired/resolved entries, newest first. */
+  recent?(limit: number): unknown[];
+}

@@ -1,7 +1,7 @@
 import { Inject, Injectable, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
 import { HERALD_CONFIG, type HeraldConfig } from '../config/herald-config.js';
 import { ConnectionRegistry } from '../streams/connection-registry.js';
-import type { Figures, SnapshotListener } from './figures.js';
+import type { AlertsSource, Figures, SnapshotListener } from './figures.js';
 
 /**
  * Takes a snapshot every SNAPSHOT_INTERVAL_MS and tells listeners (Alerts).
@@ -14,6 +14,7 @@ export class MonitoringService implements OnModuleInit, OnModuleDestroy {
   private timer: NodeJS.Timeout | undefined;
   private lastPublished = 0;
   private lastAt = Date.now();
+  private alertsSource: AlertsSource | undefined;
 
   constructor(
     @Inject(HERALD_CONFIG) private readonly config: HeraldConfig,
@@ -34,6 +35,15 @@ export class MonitoringService implements OnModuleInit, OnModuleDestroy {
 
   figures(): Figures {
     return this.latest;
+  }
+
+  /** The Alerts module calls this at init; until then `/status` lists no alerts. */
+  registerAlertsSource(source: AlertsSource): void {
+    this.alertsSource = source;
+  }
+
+  get alerts(): AlertsSource | undefined {
+    return this.alertsSource;
   }
 
   onSnapshot(listener: SnapshotListener): () => void {
