@@ -32,6 +32,9 @@ export interface HeraldConfig {
   corsOrigins: string[] | '*';
   snapshotIntervalMs: number;
   alertsStorePath: string;
+  /** One alert delivery attempt's time limit, and how often a failed delivery is retried. */
+  alertsSendTimeoutMs: number;
+  alertsSendRetries: number;
   logLevel: LogLevel;
   publishRateLimit: number;
   publishRateWindowMs: number;
@@ -183,6 +186,8 @@ export function loadConfig(env: Env): HeraldConfig {
     corsOrigins: corsOrigins(env),
     snapshotIntervalMs: int(env, 'SNAPSHOT_INTERVAL_MS', 5_000, 100, 3_600_000),
     alertsStorePath: read(env, 'ALERTS_STORE_PATH') ?? './data/alerts.json',
+    alertsSendTimeoutMs: int(env, 'ALERTS_SEND_TIMEOUT_MS', 5_000, 100, 120_000),
+    alertsSendRetries: int(env, 'ALERTS_SEND_RETRIES', 2, 0, 10),
     logLevel: oneOf<LogLevel>(env, 'LOG_LEVEL', 'info', ['debug', 'info', 'warn', 'error']),
     publishRateLimit: int(env, 'PUBLISH_RATE_LIMIT', 10_000, 1, 100_000_000),
     publishRateWindowMs: int(env, 'PUBLISH_RATE_WINDOW_MS', 1_000, 100, 3_600_000),
