@@ -1,7 +1,12 @@
 /** Jest in native ESM mode (NODE_OPTIONS=--experimental-vm-modules), ts-jest with useESM. */
+import { BRIDGED, bridgePath, buildBridges } from './test/support/esm-bridges.mjs';
+
+await buildBridges();
+
 const shared = {
   extensionsToTreatAsEsm: ['.ts'],
   moduleNameMapper: {
+    ...Object.fromEntries(BRIDGED.map((name) => [`^${name.replace('/', '\\/')}$`, bridgePath(name)])),
     '^@herald/sse$': '<rootDir>/libs/sse/src/index.ts',
     '^@herald/client$': '<rootDir>/libs/client/src/index.ts',
     '^(\\.{1,2}/.*)\\.js$': '$1',

@@ -18,12 +18,13 @@ import { EVENT_BROKER, type EventBroker, type PublishRequest } from '../broker/e
 import { BatchEventDto, PublishEventDto } from './dto/publish-event.dto.js';
 import { ConnectionRegistry } from './connection-registry.js';
 import { JsonBodyGuard } from './guards/json-body.guard.js';
+import { PublishThrottleGuard } from './guards/publish-throttle.guard.js';
 import { assertMayPublish, PublisherGuard } from './guards/publisher.guard.js';
 
 export const MAX_BATCH = 1_000;
 
 @Controller('v1')
-@UseGuards(PublisherGuard, JsonBodyGuard)
+@UseGuards(PublisherGuard, PublishThrottleGuard, JsonBodyGuard)
 export class PublishController {
   constructor(
     @Inject(HERALD_CONFIG) private readonly config: HeraldConfig,

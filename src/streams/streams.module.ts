@@ -1,4 +1,6 @@
 import { Module } from '@nestjs/common';
+import { ThrottlerModule } from '@nestjs/throttler';
+import { HERALD_CONFIG, type HeraldConfig } from '../config/herald-config.js';
 import { AdminConnectionsController } from './admin-connections.controller.js';
 import { ConnectionRegistry } from './connection-registry.js';
 import { EventsController } from './events.controller.js';
@@ -6,6 +8,14 @@ import { PollWaiter } from './poll-waiter.js';
 import { PublishController } from './publish.controller.js';
 
 @Module({
+  imports: [
+    ThrottlerModule.forRootAsync({
+      inject: [HERALD_CONFIG],
+      useFactory: (config: HeraldConfig) => ({
+        throttlers: [{ ttl: config.publishRateWindowMs, limit: config.publishRateLimit }],
+      }),
+    }),
+  ],
   controllers: [EventsController, PublishController, AdminConnectionsController],
   providers: [ConnectionRegistry, PollWaiter],
   exports: [ConnectionRegistry],
