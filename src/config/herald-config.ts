@@ -31,6 +31,8 @@ export interface HeraldConfig {
   jwtSecret: string | undefined;
   corsOrigins: string[] | '*';
   snapshotIntervalMs: number;
+  /** Sliding window of the memory-leak detector. */
+  leakWindowMs: number;
   alertsStorePath: string;
   /** One alert delivery attempt's time limit, and how often a failed delivery is retried. */
   alertsSendTimeoutMs: number;
@@ -155,10 +157,25 @@ function isOrigin(value: string): boolean {
 
 const DAY_MS = 86_400_000;
 
+/** The leak detector fits a line to the window's minima, so it needs at least 10 snapshots in it. */
+function leakWindowMs(env: Env, snapshotIntervalMs: number): number {
+  if (read(env, 'LEAK_WINDOW_MS') === undefined) return Math.max(600_000, 20 * snapshotIntervalMs);
+  const value = int(env, 'LEAK_WINDOW_MS', 600_000, 1_000, DAY_MS);
+  if (value < 10 * snapshotIntervalMs) {
+    throw new ConfigError(
+      'LEAK_WINDOW_MS',
+      String(value),
+      `must be at least 10 × SNAPSHOT_INTERVAL_MS (${10 * snapshotIntervalMs})`,
+    );
+  }
+  return value;
+}
+
 /** Reads and validates the environment. Throws `ConfigError` on the first bad value. */
 export function loadConfig(env: Env): HeraldConfig {
   const generated = read(env, 'ADMIN_TOKEN') === undefined;
   const host = read(env, 'HOST') ?? '0.0.0.0';
+  const snapshotIntervalMs = int(env, 'SNAPSHOT_INTERVAL_MS', 5_000, 100, 3_600_000);
   return {
     port: int(env, 'PORT', 3000, 0, 65535),
     host,
@@ -184,7 +201,8 @@ export function loadConfig(env: Env): HeraldConfig {
     adminTokenGenerated: generated,
     jwtSecret: secret(env, 'JWT_SECRET', 32),
     corsOrigins: corsOrigins(env),
-    snapshotIntervalMs: int(env, 'SNAPSHOT_INTERVAL_MS', 5_000, 100, 3_600_000),
+    snapshotIntervalMs,
+    leakWindowMs: leakWindowMs(env, snapshotIntervalMs),
     alertsStorePath: read(env, 'ALERTS_STORE_PATH') ?? './data/alerts.json',
     alertsSendTimeoutMs: int(env, 'ALERTS_SEND_TIMEOUT_MS', 5_000, 100, 120_000),
     alertsSendRetries: int(env, 'ALERTS_SEND_RETRIES', 2, 0, 10),
