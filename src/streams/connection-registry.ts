@@ -148,8 +148,7 @@ export class ConnectionRegistry implements SubscriptionHost, OnModuleInit, OnMod
       if (set.size === 0) this.byTopic.delete(topic);
     }
     this.counters.closed[reason]++;
-    this.counters.closedDurationMs += Date.now() - subscription.startedAt;
-    this.counters.closedMessages += subscription.messages;
+    this.counters.recordClosed(Date.now() - subscription.startedAt, subscription.messages);
     if (reason === 'slow-consumer') {
       this.logger.warn({ msg: 'slow consumer disconnected', connection: subscription.id, ip: subscription.ip });
     }

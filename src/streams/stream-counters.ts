@@ -6,6 +6,9 @@ export type RefuseReason = (typeof REFUSE_REASONS)[number];
 /** Upper bounds (seconds) of the delivery-latency histogram buckets. */
 export const LATENCY_BUCKETS_SECONDS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
+/** Upper bounds (seconds) of the connection-duration histogram buckets: flapping clients to a day. */
+export const DURATION_BUCKETS_SECONDS = [0.1, 1, 5, 15, 60, 300, 900, 1800, 3600, 7200, 21600, 86400];
+
 function zeroes<K extends string>(keys: readonly K[]): Record<K, number> {
   return Object.fromEntries(keys.map((key) => [key, 0])) as Record<K, number>;
 }
@@ -29,6 +32,8 @@ export class StreamCounters {
   readonly latencyBuckets = new Array<number>(LATENCY_BUCKETS_SECONDS.length + 1).fill(0);
   latencySumSeconds = 0;
   latencyCount = 0;
+  /** Closed connections per lifetime bucket (last slot: +Inf); `closedDurationMs` is their sum. */
+  readonly durationBuckets = new Array<number>(DURATION_BUCKETS_SECONDS.length + 1).fill(0);
 
   /** `count` deliveries of one event, `latencyMs` after it was published. */
   recordDeliveries(count: number, bytes: number, latencyMs: number): void {
@@ -40,5 +45,15 @@ export class StreamCounters {
     this.latencyBuckets[bucket] += count;
     this.latencySumSeconds += seconds * count;
     this.latencyCount += count;
+  }
+
+  /** One connection closed after `durationMs` having received `messages` events. */
+  recordClosed(durationMs: number, messages: number): void {
+    this.closedDurationMs += durationMs;
+    this.closedMessages += messages;
+    const seconds = durationMs / 1000;
+    let bucket = 0;
+    while (bucket < DURATION_BUCKETS_SECONDS.length && seconds > DURATION_BUCKETS_SECONDS[bucket]) bucket++;
+    this.durationBuckets[bucket]++;
   }
 }
