@@ -3,6 +3,7 @@ import { AuthModule } from './auth/auth.module.js';
 import { BrokerModule } from './broker/broker.module.js';
 import { ConfigModule } from './config/config.module.js';
 import type { HeraldConfig } from './config/herald-config.js';
+import { HealthModule } from './health/health.module.js';
 import { MonitoringModule } from './monitoring/monitoring.module.js';
 import { StreamsModule } from './streams/streams.module.js';
 
@@ -11,7 +12,7 @@ export class AppModule {
   static forRoot(config: HeraldConfig): DynamicModule {
     return {
       module: AppModule,
-      imports: [ConfigModule.forRoot(config), AuthModule, BrokerModule, StreamsModule, MonitoringModule],
+      imports: [ConfigModule.forRoot(config), AuthModule, BrokerModule, StreamsModule, MonitoringModule, HealthModule],
     };
   }
 }

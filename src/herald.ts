@@ -33,7 +33,7 @@ export async function createHerald(config: HeraldConfig, options: HeraldOptions 
   });
   app.useGlobalFilters(new HttpErrorFilter());
   app.useGlobalPipes(new ValidationPipe({ whitelist: true, forbidNonWhitelisted: true }));
-  app.enableShutdownHooks();
+  // No enableShutdownHooks(): main.ts drains on SIGTERM/SIGINT first (health/shutdown-signals.ts).
   tuneServer(app.getHttpServer() as Server);
   return app;
 }

@@ -1,5 +1,6 @@
 import 'reflect-metadata';
 import { ConfigError, loadConfig, type HeraldConfig } from './config/herald-config.js';
+import { drainOnSignals } from './health/shutdown-signals.js';
 import { createHerald } from './herald.js';
 import { JsonLogger } from './logging/json-logger.js';
 
@@ -16,6 +17,8 @@ async function main(): Promise<void> {
   }
   const logger = new JsonLogger(config.logLevel);
   const app = await createHerald(config, { logger });
+  // Before listening, so a signal during start-up drains (a no-op) and exits 0 too.
+  drainOnSignals(app, logger);
   if (config.adminTokenGenerated) {
     logger.warn(
       { msg: 'ADMIN_TOKEN was not set; generated one for this run', adminToken: config.adminToken },
