@@ -1,10 +1,25 @@
 import { Module } from '@nestjs/common';
-import { StreamsModule } from '../streams/streams.module.js';
-import { MonitoringService } from './monitoring.service.js';
+import { PrometheusModule } from '@willsoto/nestjs-prometheus';
+import { DashboardController } from './dashboard.controller.js';
+import { MetricsController } from './metrics.controller.js';
+import { MonitorsModule } from './monitors.module.js';
+import { StatusController } from './status.controller.js';
 
+/**
+ * Monitoring: snapshots, leak detection, `/metrics`, `/status`, `/dashboard`.
+ * Other modules (Alerts) import it for MonitoringService.
+ */
 @Module({
-  imports: [StreamsModule],
-  providers: [MonitoringService],
-  exports: [MonitoringService],
+  imports: [
+    MonitorsModule,
+    PrometheusModule.registerAsync({
+      imports: [MonitorsModule],
+      controller: MetricsController,
+      // The process-wide defaults are registered once by HeraldMetrics, not once per app.
+      useFactory: () => ({ defaultMetrics: { enabled: false } }),
+    }),
+  ],
+  controllers: [StatusController, DashboardController],
+  exports: [MonitorsModule],
 })
 export class MonitoringModule {}

@@ -1,40 +1,139 @@
-import { Inject, Injectable, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
+import { Inject, Injectable, Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
+import { SchedulerRegistry } from '@nestjs/schedule';
+import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
+import { EVENT_BROKER, type EventBroker } from '../broker/event-broker.js';
 import { HERALD_CONFIG, type HeraldConfig } from '../config/herald-config.js';
 import { ConnectionRegistry } from '../streams/connection-registry.js';
-import type { AlertsSource, Figures, SnapshotListener } from './figures.js';
+import {
+  CLOSE_REASONS,
+  DURATION_BUCKETS_SECONDS,
+  LATENCY_BUCKETS_SECONDS,
+  REFUSE_REASONS,
+  type CloseReason,
+  type RefuseReason,
+} from '../streams/stream-counters.js';
+import type { ActiveAlert, AlertsSource, Figures, SnapshotListener } from './figures.js';
+import { bucketDelta, bucketQuantile } from './histogram.js';
+import { MemoryMonitor, TREND_WINDOWS_MS, type TrendWindow } from './memory-monitor.js';
+import { Ring } from './ring.js';
+import type { HeraldStatus, HeapTrendView, Percentiles } from './status.js';
+
+/** The hot-path counters as they stood at one snapshot. */
+interface CounterSample {
+  at: number;
+  opened: number;
+  closed: Record<CloseReason, number>;
+  refused: Record<RefuseReason, number>;
+  published: number;
+  publishedBytes: number;
+  deliveries: number;
+  deliveryBytes: number;
+  latencyBuckets: number[];
+}
+
+/** What the snapshot schedule derives from two consecutive samples. */
+interface Derived {
+  at: number;
+  messagesPerSecond: number;
+  deliveriesPerSecond: number;
+  bytesPerSecond: number;
+  averageMessageBytes: number;
+  deliveryLatencyMs: Percentiles;
+  eventLoopDelayMs: Percentiles;
+  perIp: Record<string, number>;
+}
+
+/** One point of the dashboard's charts. */
+export interface ChartPoint {
+  at: number;
+  active: number;
+  heapUsed: number;
+  rss: number;
+  messagesPerSecond: number;
+  deliveriesPerSecond: number;
+  bytesPerSecond: number;
+  latencyP50Ms: number;
+  latencyP99Ms: number;
+  eventLoopP99Ms: number;
+  /** Refusals by reason during the interval that ended at `at`. */
+  refused: Record<RefuseReason, number>;
+  leakSuspected: boolean;
+}
+
+const SNAPSHOT_JOB = 'herald-monitoring-snapshot';
+const MINUTE_MS = 60_000;
+const MB = 1_048_576;
+/** Chart points kept for a dashboard that connects (its first frame). */
+const CHART_POINTS = 180;
+const PER_IP_TOP = 20;
+
+function copy<K extends string>(record: Record<K, number>): Record<K, number> {
+  return { ...record };
+}
+
+function zeroes<K extends string>(keys: readonly K[]): Record<K, number> {
+  return Object.fromEntries(keys.map((key) => [key, 0])) as Record<K, number>;
+}
+
+const round = (value: number, digits = 3): number => Math.round(value * 10 ** digits) / 10 ** digits;
 
 /**
- * Takes a snapshot every SNAPSHOT_INTERVAL_MS and tells listeners (Alerts).
- * First cut: connection and memory figures; the Monitoring issue grows it.
+ * Connection, memory and throughput monitors. The hot path only bumps
+ * `ConnectionRegistry.counters`; every SNAPSHOT_INTERVAL_MS (a dynamic
+ * @nestjs/schedule interval) this service samples them and the process'
+ * memory, derives rates, percentiles and the leak verdict, and tells its
+ * listeners (Alerts, the dashboard feed).
  */
 @Injectable()
 export class MonitoringService implements OnModuleInit, OnModuleDestroy {
+  readonly memory: MemoryMonitor;
+  private readonly logger = new Logger('Monitoring');
   private readonly listeners = new Set<SnapshotListener>();
+  private readonly counterSamples: Ring<CounterSample>;
+  private readonly chart = new Ring<ChartPoint>(CHART_POINTS);
+  private readonly eventLoop: IntervalHistogram = monitorEventLoopDelay({ resolution: 10 });
+  private readonly startedAt = Date.now();
   private latest: Figures;
-  private timer: NodeJS.Timeout | undefined;
-  private lastPublished = 0;
-  private lastAt = Date.now();
+  private derived: Derived;
   private alertsSource: AlertsSource | undefined;
 
   constructor(
     @Inject(HERALD_CONFIG) private readonly config: HeraldConfig,
+    @Inject(EVENT_BROKER) private readonly broker: EventBroker,
     private readonly registry: ConnectionRegistry,
+    private readonly scheduler: SchedulerRegistry,
   ) {
-    this.latest = this.compute(Date.now());
+    this.memory = new MemoryMonitor(config.snapshotIntervalMs, config.leakWindowMs);
+    // Enough samples to reach a minute back, whatever the cadence.
+    this.counterSamples = new Ring(Math.ceil(MINUTE_MS / config.snapshotIntervalMs) + 2);
+    const first = this.sampleCounters(this.startedAt);
+    this.counterSamples.push(first);
+    this.derived = this.derive(first, first, { p50: 0, p99: 0 });
+    this.latest = this.figuresAt(this.startedAt);
   }
 
   onModuleInit(): void {
-    this.timer = setInterval(() => this.snapshot(), this.config.snapshotIntervalMs);
-    this.timer.unref();
+    this.eventLoop.enable();
+    const timer = setInterval(() => this.snapshot(), this.config.snapshotIntervalMs);
+    timer.unref();
+    this.scheduler.addInterval(SNAPSHOT_JOB, timer);
+    this.snapshot();
   }
 
   onModuleDestroy(): void {
-    clearInterval(this.timer);
+    if (this.scheduler.doesExist('interval', SNAPSHOT_JOB)) this.scheduler.deleteInterval(SNAPSHOT_JOB);
+    this.eventLoop.disable();
     this.listeners.clear();
   }
 
+  /** The alert-rule figures of the latest snapshot. */
   figures(): Figures {
     return this.latest;
+  }
+
+  onSnapshot(listener: SnapshotListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
   }
 
   /** The Alerts module calls this at init; until then `/status` lists no alerts. */
@@ -46,35 +145,219 @@ export class MonitoringService implements OnModuleInit, OnModuleDestroy {
     return this.alertsSource;
   }
 
-  onSnapshot(listener: SnapshotListener): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
-  }
-
+  /** Takes a snapshot now (the schedule calls this; tests may too). */
   snapshot(): Figures {
     const at = Date.now();
-    this.latest = this.compute(at);
-    for (const listener of this.listeners) listener(this.latest, at);
+    const usage = process.memoryUsage();
+    this.memory.record({
+      at,
+      heapUsed: usage.heapUsed,
+      heapTotal: usage.heapTotal,
+      rss: usage.rss,
+      external: usage.external,
+      arrayBuffers: usage.arrayBuffers,
+      connections: this.registry.open,
+    });
+    const previous = this.counterSamples.latest() as CounterSample;
+    const sample = this.sampleCounters(at);
+    this.counterSamples.push(sample);
+    const loop = { p50: this.eventLoop.percentile(50) / 1e6, p99: this.eventLoop.percentile(99) / 1e6 };
+    this.eventLoop.reset();
+    this.derived = this.derive(previous, sample, loop);
+    this.latest = this.figuresAt(at);
+    this.chart.push(this.chartPoint(previous, sample));
+    for (const listener of this.listeners) {
+      try {
+        listener(this.latest, at);
+      } catch (error) {
+        this.logger.error({ msg: 'snapshot listener failed', error: String(error) });
+      }
+    }
     return this.latest;
   }
 
-  private compute(at: number): Figures {
-    const memory = process.memoryUsage();
+  /** `GET /status`: live counts, plus what the last snapshot derived. */
+  status(): HeraldStatus {
     const counters = this.registry.counters;
-    const seconds = Math.max(0.001, (at - this.lastAt) / 1000);
-    const rate = (counters.published - this.lastPublished) / seconds;
-    this.lastPublished = counters.published;
-    this.lastAt = at;
+    const now = Date.now();
+    const active = this.registry.open;
+    const closed = CLOSE_REASONS.reduce((sum, reason) => sum + counters.closed[reason], 0);
+    const minuteAgo = this.sampleAtOrBefore(now - MINUTE_MS);
+    const memory = this.memory.latest();
+    const leak = this.memory.leak();
+    const trends = Object.fromEntries(
+      Object.entries(TREND_WINDOWS_MS).map(([name, windowMs]) => [name, this.trend(windowMs)]),
+    ) as Record<TrendWindow, HeapTrendView>;
     return {
-      active_connections: this.registry.open,
-      heap_used_mb: memory.heapUsed / 1_048_576,
-      rss_mb: memory.rss / 1_048_576,
-      messages_per_second: rate,
-      delivery_p99_ms: 0,
-      event_loop_lag_p99_ms: 0,
-      slow_consumer_disconnects: counters.closed['slow-consumer'],
-      memory_leak_suspected: 0,
-      capacity_ratio: this.registry.open / this.config.maxConnections,
+      at: new Date(this.derived.at).toISOString(),
+      uptimeSeconds: Math.round((now - this.startedAt) / 1000),
+      connections: {
+        active,
+        total: counters.opened,
+        perMinute: counters.opened - minuteAgo.opened,
+        perIp: this.derived.perIp,
+        averageDurationMs: closed === 0 ? 0 : Math.round(counters.closedDurationMs / closed),
+        durationMs: {
+          p50: Math.round(bucketQuantile(0.5, DURATION_BUCKETS_SECONDS, counters.durationBuckets) * 1000),
+          p99: Math.round(bucketQuantile(0.99, DURATION_BUCKETS_SECONDS, counters.durationBuckets) * 1000),
+        },
+        messagesPerConnection: counters.opened === 0 ? 0 : round(counters.deliveries / counters.opened),
+        bytesPerConnection: counters.opened === 0 ? 0 : Math.round(counters.deliveryBytes / counters.opened),
+        closedByReason: copy(counters.closed),
+        refusedByReason: copy(counters.refused),
+        maxConnections: this.config.maxConnections,
+        capacityRatio: round(active / this.config.maxConnections, 6),
+      },
+      memory: {
+        latest: {
+          heapUsed: memory?.heapUsed ?? 0,
+          heapTotal: memory?.heapTotal ?? 0,
+          rss: memory?.rss ?? 0,
+          external: memory?.external ?? 0,
+          arrayBuffers: memory?.arrayBuffers ?? 0,
+        },
+        trend: this.trend(this.memory.windowMs),
+        trends,
+        leak: {
+          suspected: leak.suspected,
+          slopeBytesPerSecond: Math.round(leak.slopeBytesPerSecond),
+          slopeMbPerMinute: round(leak.slopeMbPerMinute),
+          confidence: round(leak.confidence),
+          fit: round(leak.fit),
+          windowMs: leak.windowMs,
+        },
+        bytesPerConnection: this.memory.bytesPerConnection(),
+      },
+      throughput: {
+        messagesPerSecond: this.derived.messagesPerSecond,
+        deliveriesPerSecond: this.derived.deliveriesPerSecond,
+        bytesPerSecond: this.derived.bytesPerSecond,
+        averageMessageBytes: this.derived.averageMessageBytes,
+        deliveryLatencyMs: this.derived.deliveryLatencyMs,
+        eventLoopDelayMs: this.derived.eventLoopDelayMs,
+        historyEvents: this.broker.historySize(),
+      },
+      alerts: { active: this.activeAlerts() },
+    };
+  }
+
+  /** Chart points, oldest first (the dashboard's first frame). */
+  chartHistory(): ChartPoint[] {
+    return this.chart.toArray();
+  }
+
+  /** The latest chart point. */
+  chartLatest(): ChartPoint | undefined {
+    return this.chart.latest();
+  }
+
+  activeAlerts(): ActiveAlert[] {
+    try {
+      return this.alertsSource?.active() ?? [];
+    } catch (error) {
+      this.logger.error({ msg: 'alerts source failed', error: String(error) });
+      return [];
+    }
+  }
+
+  recentAlerts(limit: number): unknown[] {
+    try {
+      return this.alertsSource?.recent?.(limit) ?? [];
+    } catch (error) {
+      this.logger.error({ msg: 'alerts source failed', error: String(error) });
+      return [];
+    }
+  }
+
+  private trend(windowMs: number): HeapTrendView {
+    const { min, avg, max } = this.memory.trend(windowMs);
+    return { min, avg, max, windowMs };
+  }
+
+  private sampleCounters(at: number): CounterSample {
+    const counters = this.registry.counters;
+    return {
+      at,
+      opened: counters.opened,
+      closed: copy(counters.closed),
+      refused: copy(counters.refused),
+      published: counters.published,
+      publishedBytes: counters.publishedBytes,
+      deliveries: counters.deliveries,
+      deliveryBytes: counters.deliveryBytes,
+      latencyBuckets: [...counters.latencyBuckets],
+    };
+  }
+
+  /** The newest kept sample taken at or before `at` (else the oldest kept). */
+  private sampleAtOrBefore(at: number): CounterSample {
+    let found: CounterSample | undefined;
+    for (const sample of this.counterSamples.values()) {
+      if (sample.at <= at) found = sample;
+      else break;
+    }
+    return found ?? (this.counterSamples.first(() => true) as CounterSample);
+  }
+
+  private derive(previous: CounterSample, sample: CounterSample, loop: Percentiles): Derived {
+    const seconds = (sample.at - previous.at) / 1000;
+    const rate = (delta: number): number => (seconds > 0 ? round(delta / seconds) : 0);
+    const published = sample.published - previous.published;
+    const latency = bucketDelta(sample.latencyBuckets, this.sampleAtOrBefore(sample.at - MINUTE_MS).latencyBuckets);
+    return {
+      at: sample.at,
+      messagesPerSecond: rate(published),
+      deliveriesPerSecond: rate(sample.deliveries - previous.deliveries),
+      bytesPerSecond: rate(sample.deliveryBytes - previous.deliveryBytes),
+      averageMessageBytes:
+        published > 0
+          ? Math.round((sample.publishedBytes - previous.publishedBytes) / published)
+          : sample.published > 0
+            ? Math.round(sample.publishedBytes / sample.published)
+            : 0,
+      deliveryLatencyMs: {
+        p50: round(bucketQuantile(0.5, LATENCY_BUCKETS_SECONDS, latency) * 1000),
+        p99: round(bucketQuantile(0.99, LATENCY_BUCKETS_SECONDS, latency) * 1000),
+      },
+      eventLoopDelayMs: { p50: round(loop.p50), p99: round(loop.p99) },
+      perIp: this.registry.topIps(PER_IP_TOP),
+    };
+  }
+
+  private figuresAt(at: number): Figures {
+    const memory = this.memory.latest() ?? process.memoryUsage();
+    const open = this.registry.open;
+    const minuteAgo = this.sampleAtOrBefore(at - MINUTE_MS);
+    return {
+      active_connections: open,
+      heap_used_mb: round(memory.heapUsed / MB),
+      rss_mb: round(memory.rss / MB),
+      messages_per_second: this.derived.messagesPerSecond,
+      delivery_p99_ms: this.derived.deliveryLatencyMs.p99,
+      event_loop_lag_p99_ms: this.derived.eventLoopDelayMs.p99,
+      slow_consumer_disconnects: this.registry.counters.closed['slow-consumer'] - minuteAgo.closed['slow-consumer'],
+      memory_leak_suspected: this.memory.leak().suspected ? 1 : 0,
+      capacity_ratio: round(open / this.config.maxConnections, 6),
+    };
+  }
+
+  private chartPoint(previous: CounterSample, sample: CounterSample): ChartPoint {
+    const memory = this.memory.latest();
+    const refused = zeroes(REFUSE_REASONS);
+    for (const reason of REFUSE_REASONS) refused[reason] = sample.refused[reason] - previous.refused[reason];
+    return {
+      at: sample.at,
+      active: this.registry.open,
+      heapUsed: memory?.heapUsed ?? 0,
+      rss: memory?.rss ?? 0,
+      messagesPerSecond: this.derived.messagesPerSecond,
+      deliveriesPerSecond: this.derived.deliveriesPerSecond,
+      bytesPerSecond: this.derived.bytesPerSecond,
+      latencyP50Ms: this.derived.deliveryLatencyMs.p50,
+      latencyP99Ms: this.derived.deliveryLatencyMs.p99,
+      eventLoopP99Ms: this.derived.eventLoopDelayMs.p99,
+      refused,
+      leakSuspected: this.memory.leak().suspected,
     };
   }
 }

@@ -1,0 +1,151 @@
+import {
+  Controller,
+  Get,
+  Inject,
+  NotFoundException,
+  OnModuleDestroy,
+  Param,
+  Req,
+  Res,
+  UseGuards,
+} from '@nestjs/common';
+import type { Request, Response } from 'express';
+import { existsSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { AdminGuard } from '../auth/admin.guard.js';
+import { HERALD_CONFIG, type HeraldConfig } from '../config/herald-config.js';
+import { MonitoringService } from './monitoring.service.js';
+
+/** Recent alert-history entries in each dashboard frame. */
+const RECENT_ALERTS = 20;
+/** A dashboard that does not read is skipped, not buffered without bound. */
+const MAX_UNSENT_BYTES = 256 * 1024;
+const HEARTBEAT_MS = 15_000;
+
+interface Asset {
+  file: string;
+  type: string;
+}
+
+/** The repository's `public/` (src/monitoring in dev and tests, dist/src/monitoring when built). */
+function publicDir(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let depth = 0; depth < 6; depth++) {
+    if (existsSync(join(dir, 'public', 'dashboard', 'index.html'))) return join(dir, 'public');
+    dir = dirname(dir);
+  }
+  throw new Error('public/dashboard not found next to the application');
+}
+
+function dashboardAssets(): Record<string, Asset> {
+  const dashboard = join(publicDir(), 'dashboard');
+  // Chart.js from node_modules, served by Herald itself: the page works offline, no CDN.
+  const chartJs = join(dirname(createRequire(import.meta.url).resolve('chart.js')), 'chart.umd.min.js');
+  return {
+    'index.html': { file: join(dashboard, 'index.html'), type: 'text/html; charset=utf-8' },
+    'dashboard.js': { file: join(dashboard, 'dashboard.js'), type: 'text/javascript; charset=utf-8' },
+    'dashboard.css': { file: join(dashboard, 'dashboard.css'), type: 'text/css; charset=utf-8' },
+    'chart.umd.min.js': { file: chartJs, type: 'text/javascript; charset=utf-8' },
+  };
+}
+
+const PAGE_HEADERS = {
+  // Scripts and styles only from Herald; the stream is fetched from Herald too.
+  'Content-Security-Policy':
+    "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
+  'Referrer-Policy': 'no-referrer',
+  'X-Content-Type-Options': 'nosniff',
+  'Cache-Control': 'no-cache',
+};
+
+/**
+ * `GET /dashboard`: a static page and its scripts (no data in them), and the
+ * admin-authenticated SSE feed the page reads with `fetch` and an
+ * `Authorization` header, so the token (from the URL fragment) never appears
+ * in a URL the server or a proxy logs.
+ */
+@Controller('dashboard')
+export class DashboardController implements OnModuleDestroy {
+  private assets: Record<string, Asset> | undefined;
+  private readonly cache = new Map<string, Buffer>();
+  private readonly streams = new Set<Response>();
+
+  constructor(
+    @Inject(HERALD_CONFIG) private readonly config: HeraldConfig,
+    private readonly monitoring: MonitoringService,
+  ) {}
+
+  onModuleDestroy(): void {
+    for (const res of this.streams) res.end();
+    this.streams.clear();
+  }
+
+  @Get()
+  page(@Res() res: Response): void {
+    this.send(res, 'index.html');
+  }
+
+  @Get('stream')
+  @UseGuards(AdminGuard)
+  stream(@Req() req: Request, @Res() res: Response): void {
+    res.writeHead(200, {
+      'Content-Type': 'text/event-stream; charset=utf-8',
+      'Cache-Control': 'no-cache, no-transform',
+      Connection: 'keep-alive',
+      'X-Accel-Buffering': 'no',
+    });
+    this.streams.add(res);
+    let lastWrite = Date.now();
+    const write = (text: string): void => {
+      if (res.writableEnded || res.writableLength > MAX_UNSENT_BYTES) return;
+      res.write(text);
+      lastWrite = Date.now();
+    };
+    const frame = (event: string, data: unknown): string => `event: ${event}\ndata: ${JSON.stringify(data)}\n\n`;
+    const snapshot = (): string =>
+      frame('snapshot', {
+        status: this.monitoring.status(),
+        point: this.monitoring.chartLatest() ?? null,
+        recentAlerts: this.monitoring.recentAlerts(RECENT_ALERTS),
+      });
+    write(
+      'retry: 2000\n\n' +
+        frame('history', {
+          points: this.monitoring.chartHistory(),
+          snapshotIntervalMs: this.config.snapshotIntervalMs,
+          maxConnections: this.config.maxConnections,
+          capacityThreshold: this.config.capacityThreshold,
+        }) +
+        snapshot(),
+    );
+    const stop = this.monitoring.onSnapshot(() => write(snapshot()));
+    const heartbeat = setInterval(() => {
+      if (Date.now() - lastWrite >= HEARTBEAT_MS) write(': hb\n\n');
+    }, HEARTBEAT_MS);
+    heartbeat.unref();
+    req.on('close', () => {
+      stop();
+      clearInterval(heartbeat);
+      this.streams.delete(res);
+    });
+  }
+
+  @Get(':asset')
+  asset(@Param('asset') name: string, @Res() res: Response): void {
+    this.send(res, name);
+  }
+
+  private send(res: Response, name: string): void {
+    this.assets ??= dashboardAssets();
+    const asset = Object.hasOwn(this.assets, name) ? this.assets[name] : undefined;
+    if (asset === undefined) throw new NotFoundException(`no dashboard asset ${JSON.stringify(name)}`);
+    let body = this.cache.get(name);
+    if (body === undefined) {
+      body = readFileSync(asset.file);
+      this.cache.set(name, body);
+    }
+    res.set({ ...PAGE_HEADERS, 'Content-Type': asset.type }).send(body);
+  }
+}

@@ -1,0 +1,181 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { collectDefaultMetrics, Gauge, register, Registry, type Metric } from 'prom-client';
+import { EVENT_BROKER, type EventBroker } from '../broker/event-broker.js';
+import { HERALD_CONFIG, type HeraldConfig } from '../config/herald-config.js';
+import { ConnectionRegistry } from '../streams/connection-registry.js';
+import {
+  CLOSE_REASONS,
+  DURATION_BUCKETS_SECONDS,
+  LATENCY_BUCKETS_SECONDS,
+  REFUSE_REASONS,
+} from '../streams/stream-counters.js';
+import { cumulative } from './histogram.js';
+import { MonitoringService } from './monitoring.service.js';
+
+type Labels = Record<string, string>;
+interface Sample {
+  value: number;
+  labels: Labels;
+  metricName?: string;
+}
+
+/**
+ * A counter or histogram whose values are read from Herald's own counters at
+ * scrape time: the hot path keeps bumping plain numbers, and nothing is
+ * copied into prom-client until Prometheus asks.
+ */
+class ScrapedMetric {
+  readonly aggregator = 'sum';
+
+  constructor(
+    readonly name: string,
+    readonly help: string,
+    readonly type: 'counter' | 'histogram',
+    private readonly read: () => Sample[],
+  ) {}
+
+  get(): Promise<{ name: string; help: string; type: string; aggregator: string; values: Sample[] }> {
+    return Promise.resolve({
+      name: this.name,
+      help: this.help,
+      type: this.type,
+      aggregator: this.aggregator,
+      values: this.read(),
+    });
+  }
+}
+
+/** `_bucket{le}`, `_sum`, `_count` of a histogram kept as per-bucket counts. */
+function histogramSamples(name: string, bounds: readonly number[], counts: readonly number[], sum: number): Sample[] {
+  const running = cumulative(counts);
+  return [
+    ...bounds.map((bound, i) => ({ metricName: `${name}_bucket`, labels: { le: String(bound) }, value: running[i] })),
+    { metricName: `${name}_bucket`, labels: { le: '+Inf' }, value: running[running.length - 1] },
+    { metricName: `${name}_sum`, labels: {}, value: sum },
+    { metricName: `${name}_count`, labels: {}, value: running[running.length - 1] },
+  ];
+}
+
+const SEVERITIES = ['info', 'warning', 'critical'] as const;
+
+/**
+ * Herald's Prometheus metrics, in a registry of this application (two Herald
+ * apps in one process, as the tests run them, never share or clash). The
+ * process_/nodejs_ defaults are process-wide, so they live once in
+ * prom-client's global registry and are served alongside. Labels are only
+ * ever `reason`, `severity` or `le`: a bounded set.
+ */
+@Injectable()
+export class HeraldMetrics {
+  readonly registry = new Registry();
+
+  constructor(
+    @Inject(HERALD_CONFIG) config: HeraldConfig,
+    @Inject(EVENT_BROKER) broker: EventBroker,
+    connections: ConnectionRegistry,
+    monitoring: MonitoringService,
+  ) {
+    ensureDefaultMetrics();
+    const counters = connections.counters;
+    const registers = [this.registry];
+    const scraped = (name: string, help: string, type: 'counter' | 'histogram', read: () => Sample[]): void =>
+      // prom-client's Registry accepts any object with name/help/type/get(); its typings name only its classes.
+      this.registry.registerMetric(new ScrapedMetric(name, help, type, read) as unknown as Metric);
+    const gauge = (name: string, help: string, read: () => number): void => {
+      new Gauge({
+        name,
+        help,
+        registers,
+        collect() {
+          this.set(read());
+        },
+      });
+    };
+
+    gauge('herald_connections_active', 'Open SSE streams.', () => connections.open);
+    gauge('herald_connections_max', 'The MAX_CONNECTIONS ceiling.', () => config.maxConnections);
+    gauge('herald_capacity_ratio', 'Open streams / MAX_CONNECTIONS.', () => connections.open / config.maxConnections);
+    scraped('herald_connections_opened_total', 'SSE streams opened.', 'counter', () => [
+      { value: counters.opened, labels: {} },
+    ]);
+    scraped('herald_connections_closed_total', 'SSE streams closed, by reason.', 'counter', () =>
+      CLOSE_REASONS.map((reason) => ({ value: counters.closed[reason], labels: { reason } })),
+    );
+    scraped('herald_connections_refused_total', 'Subscriptions refused, by reason.', 'counter', () =>
+      REFUSE_REASONS.map((reason) => ({ value: counters.refused[reason], labels: { reason } })),
+    );
+    scraped('herald_connection_duration_seconds', 'Lifetime of closed SSE streams.', 'histogram', () =>
+      histogramSamples(
+        'herald_connection_duration_seconds',
+        DURATION_BUCKETS_SECONDS,
+        counters.durationBuckets,
+        counters.closedDurationMs / 1000,
+      ),
+    );
+    scraped('herald_events_published_total', 'Events accepted by the publish API.', 'counter', () => [
+      { value: counters.published, labels: {} },
+    ]);
+    scraped('herald_events_published_bytes_total', 'Encoded bytes of the events published.', 'counter', () => [
+      { value: counters.publishedBytes, labels: {} },
+    ]);
+    scraped('herald_deliveries_total', 'Events written to subscriber streams.', 'counter', () => [
+      { value: counters.deliveries, labels: {} },
+    ]);
+    scraped('herald_delivery_bytes_total', 'Event bytes written to subscriber streams.', 'counter', () => [
+      { value: counters.deliveryBytes, labels: {} },
+    ]);
+    scraped('herald_delivery_latency_seconds', 'Publish to socket write, per live delivery.', 'histogram', () =>
+      histogramSamples(
+        'herald_delivery_latency_seconds',
+        LATENCY_BUCKETS_SECONDS,
+        counters.latencyBuckets,
+        counters.latencySumSeconds,
+      ),
+    );
+    gauge('herald_history_events', 'Events held in replay history (all topics).', () => broker.historySize());
+    gauge('herald_memory_leak_suspected', '1 while the leak detector suspects a heap leak.', () =>
+      monitoring.memory.leak().suspected ? 1 : 0,
+    );
+    gauge(
+      'herald_memory_leak_confidence_ratio',
+      'Confidence of the heap-growth fit, 0..1 (R² scaled by window coverage).',
+      () => monitoring.memory.leak().confidence,
+    );
+    gauge(
+      'herald_heap_growth_bytes_per_second',
+      'Least-squares slope of the post-GC heap floor over the leak window.',
+      () => monitoring.memory.leak().slopeBytesPerSecond,
+    );
+    gauge(
+      'herald_memory_per_connection_bytes',
+      'Heap floor above the idle floor per open stream (0 with none open).',
+      () => monitoring.memory.bytesPerConnection() ?? 0,
+    );
+    new Gauge({
+      name: 'herald_alerts_active',
+      help: 'Firing alerts, by severity.',
+      labelNames: ['severity'],
+      registers,
+      collect() {
+        const active = monitoring.activeAlerts();
+        for (const severity of SEVERITIES) {
+          this.set({ severity }, active.filter((alert) => alert.severity === severity).length);
+        }
+      },
+    });
+  }
+
+  get contentType(): string {
+    return this.registry.contentType;
+  }
+
+  /** The exposition: Herald's metrics plus the process-wide defaults. */
+  exposition(): Promise<string> {
+    return Registry.merge([register, this.registry]).metrics();
+  }
+}
+
+/** process_* and nodejs_* once per process, in the global registry @willsoto/nestjs-prometheus serves from. */
+function ensureDefaultMetrics(): void {
+  if (register.getSingleMetric('process_cpu_user_seconds_total') === undefined) collectDefaultMetrics({ register });
+}

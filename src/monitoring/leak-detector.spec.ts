@@ -1,0 +1,149 @@
+import { describe, expect, it } from '@jest/globals';
+import { fitLine, LeakDetector, type HeapSample } from './leak-detector.js';
+
+const MB = 1_048_576;
+const MINUTE = 60_000;
+const STEP_MS = 5_000;
+
+/** Deterministic noise in [-1, 1] (a seeded LCG), so every run sees the same series. */
+function noise(seed: number): () => number {
+  let state = seed;
+  return () => {
+    state = (state * 1_664_525 + 1_013_904_223) % 4_294_967_296;
+    return (state / 4_294_967_296) * 2 - 1;
+  };
+}
+
+interface Series {
+  minutes: number;
+  base?: number;
+  /** Floor growth in MB per minute as a function of the minute. */
+  growth?: (minute: number) => number;
+  /** GC sawtooth: period (s) and amplitude (MB) of garbage piling up between collections. */
+  gcPeriodS?: number;
+  gcAmplitudeMb?: number;
+  noiseMb?: number;
+  spikeAtMinute?: number;
+}
+
+/** A heap series sampled every 5 s: floor + growth + sawtooth + noise. */
+function series(spec: Series): HeapSample[] {
+  const random = noise(42);
+  const samples: HeapSample[] = [];
+  let floor = spec.base ?? 60 * MB;
+  for (let at = 0; at <= spec.minutes * MINUTE; at += STEP_MS) {
+    const minute = at / MINUTE;
+    floor += ((spec.growth?.(minute) ?? 0) * MB * STEP_MS) / MINUTE;
+    const periodMs = (spec.gcPeriodS ?? 30) * 1000;
+    const saw = ((spec.gcAmplitudeMb ?? 0) * MB * (at % periodMs)) / periodMs;
+    const spike = spec.spikeAtMinute !== undefined && at === spec.spikeAtMinute * MINUTE ? 300 * MB : 0;
+    samples.push({ at, heapUsed: floor + saw + spike + random() * (spec.noiseMb ?? 0) * MB });
+  }
+  return samples;
+}
+
+const detector = new LeakDetector({ windowMs: 10 * MINUTE });
+const endOf = (samples: HeapSample[]): number => samples[samples.length - 1].at;
+
+describe('LeakDetector', () => {
+  it.each<{ name: string; spec: Series; suspected: boolean; slopeMbPerMinute?: number }>([
+    {
+      name: 'flat heap with a GC sawtooth (30 MB every 37 s)',
+      spec: { minutes: 12, gcPeriodS: 37, gcAmplitudeMb: 30, noiseMb: 1 },
+      suspected: false,
+    },
+    {
+      name: 'flat heap with a slow sawtooth (a collection every 150 s, longer than a sub-window)',
+      spec: { minutes: 12, gcPeriodS: 150, gcAmplitudeMb: 40, noiseMb: 1 },
+      suspected: false,
+    },
+    { name: 'flat heap, pure noise', spec: { minutes: 12, noiseMb: 3 }, suspected: false },
+    {
+      name: 'a single 300 MB spike on a flat heap',
+      spec: { minutes: 12, gcPeriodS: 23, gcAmplitudeMb: 10, noiseMb: 0.5, spikeAtMinute: 8 },
+      suspected: false,
+    },
+    {
+      name: 'linear growth of 2 MB/min under sawtooth and noise',
+      spec: { minutes: 12, growth: () => 2, gcPeriodS: 37, gcAmplitudeMb: 30, noiseMb: 1 },
+      suspected: true,
+      slopeMbPerMinute: 2,
+    },
+    {
+      name: 'a slower leak of 1 MB/min under a 30 MB sawtooth sampled out of phase',
+      spec: { minutes: 12, growth: () => 1, gcPeriodS: 29, gcAmplitudeMb: 30, noiseMb: 0.5 },
+      suspected: true,
+      slopeMbPerMinute: 1,
+    },
+    {
+      name: 'a shrinking heap',
+      spec: { minutes: 12, growth: () => -1, gcPeriodS: 37, gcAmplitudeMb: 20, noiseMb: 1 },
+      suspected: false,
+    },
+    {
+      name: 'steady growth too slow to matter (0.05 MB/min)',
+      spec: { minutes: 12, growth: () => 0.05, gcPeriodS: 37, gcAmplitudeMb: 5 },
+      suspected: false,
+    },
+    {
+      name: 'steep growth seen for only 2 of 10 minutes (no verdict yet)',
+      spec: { minutes: 2, growth: () => 5, gcPeriodS: 20, gcAmplitudeMb: 10 },
+      suspected: false,
+      slopeMbPerMinute: 5,
+    },
+  ])('$name → suspected: $suspected', ({ spec, suspected, slopeMbPerMinute }) => {
+    const samples = series(spec);
+    const verdict = detector.evaluate(samples, endOf(samples));
+    expect(verdict.suspected).toBe(suspected);
+    expect(verdict.confidence).toBeGreaterThanOrEqual(0);
+    expect(verdict.confidence).toBeLessThanOrEqual(1);
+    if (slopeMbPerMinute !== undefined) {
+      expect(verdict.slopeMbPerMinute).toBeGreaterThan(slopeMbPerMinute * 0.8);
+      expect(verdict.slopeMbPerMinute).toBeLessThan(slopeMbPerMinute * 1.2);
+    }
+    if (suspected) expect(verdict.confidence).toBeGreaterThan(0.8);
+  });
+
+  it('clears once the growth has stopped for a whole window', () => {
+    const samples = series({
+      minutes: 22,
+      growth: (minute) => (minute < 11 ? 3 : 0),
+      gcPeriodS: 37,
+      gcAmplitudeMb: 30,
+      noiseMb: 1,
+    });
+    const upTo = (minute: number): HeapSample[] => samples.filter((sample) => sample.at <= minute * MINUTE);
+    expect(detector.evaluate(upTo(11), 11 * MINUTE).suspected).toBe(true);
+    const later = detector.evaluate(samples, 22 * MINUTE);
+    expect(later.suspected).toBe(false);
+    expect(Math.abs(later.slopeMbPerMinute)).toBeLessThan(0.3);
+  });
+
+  it('ignores samples outside the window', () => {
+    const old = series({ minutes: 10, growth: () => 10 }).map((sample) => ({ ...sample, at: sample.at - 20 * MINUTE }));
+    const recent = series({ minutes: 10, gcPeriodS: 37, gcAmplitudeMb: 20, noiseMb: 1 });
+    const verdict = detector.evaluate([...old, ...recent], endOf(recent));
+    expect(verdict.suspected).toBe(false);
+    expect(verdict.points).toBe(10);
+  });
+
+  it('fits points to the minima of each sub-window, not to raw samples', () => {
+    // Every raw sample rises inside each minute, but the minima (the floors) are flat.
+    const samples: HeapSample[] = [];
+    for (let at = 0; at <= 10 * MINUTE; at += STEP_MS) samples.push({ at, heapUsed: 50 * MB + (at % MINUTE) * 100 });
+    const verdict = detector.evaluate(samples, 10 * MINUTE);
+    expect(verdict.points).toBe(10);
+    expect(verdict.suspected).toBe(false);
+  });
+
+  it.each<{ name: string; heap: (second: number) => number; slope: number; r2: number }>([
+    { name: 'a perfect line', heap: (second) => 1000 + 3 * second, slope: 3, r2: 1 },
+    { name: 'no change', heap: () => 1000, slope: 0, r2: 0 },
+    { name: 'a symmetric V (no trend)', heap: (second) => 1000 + 10 * Math.abs(second - 4.5), slope: 0, r2: 0 },
+  ])('fitLine: $name', ({ heap, slope, r2 }) => {
+    const points = Array.from({ length: 10 }, (_, second) => ({ at: second * 1000, heapUsed: heap(second) }));
+    const line = fitLine(points);
+    expect(line.slope).toBeCloseTo(slope, 9);
+    expect(line.r2).toBeCloseTo(r2, 9);
+  });
+});

@@ -1,0 +1,74 @@
+import type { CloseReason, RefuseReason } from '../streams/stream-counters.js';
+import type { ActiveAlert } from './figures.js';
+import type { TrendWindow } from './memory-monitor.js';
+
+export interface Percentiles {
+  p50: number;
+  p99: number;
+}
+
+export interface HeapTrendView {
+  min: number;
+  avg: number;
+  max: number;
+  windowMs: number;
+}
+
+/**
+ * `GET /status` (API.md, Operations). Bytes and milliseconds are plain
+ * numbers; fields beyond the contract's are extensions, never renames.
+ */
+export interface HeraldStatus {
+  /** When the figures derived on the snapshot schedule were computed (ISO 8601). */
+  at: string;
+  uptimeSeconds: number;
+  connections: {
+    active: number;
+    /** Streams opened since start. */
+    total: number;
+    /** Streams opened in the last 60 s. */
+    perMinute: number;
+    /** Open streams of the 20 busiest client IPs (as of the last snapshot). */
+    perIp: Record<string, number>;
+    /** Mean lifetime of closed streams. */
+    averageDurationMs: number;
+    durationMs: Percentiles;
+    /** Events delivered per stream opened since start. */
+    messagesPerConnection: number;
+    bytesPerConnection: number;
+    closedByReason: Record<CloseReason, number>;
+    refusedByReason: Record<RefuseReason, number>;
+    maxConnections: number;
+    capacityRatio: number;
+  };
+  memory: {
+    latest: { heapUsed: number; heapTotal: number; rss: number; external: number; arrayBuffers: number };
+    /** heapUsed over the leak window. */
+    trend: HeapTrendView;
+    trends: Record<TrendWindow, HeapTrendView>;
+    leak: {
+      suspected: boolean;
+      slopeBytesPerSecond: number;
+      slopeMbPerMinute: number;
+      confidence: number;
+      fit: number;
+      windowMs: number;
+    };
+    /** Heap floor above the idle floor, per open stream; null with none open. */
+    bytesPerConnection: number | null;
+  };
+  throughput: {
+    /** Events published per second over the last snapshot interval. */
+    messagesPerSecond: number;
+    deliveriesPerSecond: number;
+    /** Delivered bytes per second. */
+    bytesPerSecond: number;
+    averageMessageBytes: number;
+    /** Publish → socket write, over the last 60 s. */
+    deliveryLatencyMs: Percentiles;
+    /** Event-loop delay over the last snapshot interval. */
+    eventLoopDelayMs: Percentiles;
+    historyEvents: number;
+  };
+  alerts: { active: ActiveAlert[] };
+}
