@@ -1,0 +1,386 @@
+// Turns one run's figures into bench/results/<mode>.{md,json} and SVG charts,
+// and returns the summary table for the terminal.
+import { writeFileIn } from './servers.mjs';
+import { svgChart } from './svg-chart.mjs';
+
+const COLORS = { herald: '#d9480f', 'naive-nest': '#868e96', 'better-sse': '#1c7ed6', 'hand-tuned': '#2b8a3e' };
+
+const kb = (value) => (value === null || value === undefined ? '–' : `${value.toFixed(1)} KB`);
+const ms = (value) =>
+  value === null || value === undefined ? '–' : value < 10 ? `${value.toFixed(1)} ms` : `${Math.round(value)} ms`;
+const pct = (value) => `${value.toFixed(0)} %`;
+const us = (value) => (value === null || value === undefined ? '–' : `${value.toFixed(1)} µs`);
+
+function rate(value) {
+  if (value === null || value === undefined) return '–';
+  return value >= 1000 ? `${(value / 1000).toFixed(value >= 100_000 ? 0 : 1)}k/s` : `${value}/s`;
+}
+
+function table(header, rows) {
+  const line = (cells) => `| ${cells.join(' | ')} |`;
+  return [line(header), line(header.map(() => '---')), ...rows.map(line)].join('\n');
+}
+
+function idleAt(result, streams) {
+  return result.idle?.rows.find((row) => row.target === streams) ?? null;
+}
+
+function idleMax(result) {
+  return result.idle?.rows.at(-1) ?? null;
+}
+
+function fanoutFor(result, subscribers) {
+  return result.fanout.find((f) => f.subscribers === subscribers) ?? null;
+}
+
+function heldText(fanout) {
+  if (!fanout) return '–';
+  const broke = fanout.broke
+    ? `${rate(fanout.broke.deliveriesPerSecond)} (${fanout.broke.lost > 0 ? `lost ${fanout.broke.lost}` : `p99 ${ms(fanout.broke.p99Ms)}`})`
+    : 'none';
+  return `${rate(fanout.held?.deliveriesPerSecond ?? 0)} / ${broke}`;
+}
+
+function summary(results) {
+  const entries = Object.entries(results.servers);
+  const subscriberCounts = [...new Set(entries.flatMap(([, r]) => r.fanout.map((f) => f.subscribers)))];
+  const idleCounts = [...new Set(entries.flatMap(([, r]) => r.idle.rows.map((row) => row.target)))];
+  const header = ['server'];
+  for (const count of idleCounts) header.push(`idle RSS/stream @${count.toLocaleString('en')}`);
+  header.push('idle heap/stream (largest)');
+  for (const count of subscriberCounts) {
+    header.push(
+      `fan-out ${count.toLocaleString('en')} subs: held / first broken`,
+      `p99 @held`,
+      `p99 @half`,
+      `CPU/delivery @held`,
+    );
+  }
+  const rows = entries.map(([, r]) => {
+    const cells = [r.label];
+    for (const count of idleCounts) {
+      const row = idleAt(r, count);
+      cells.push(row ? `${kb(row.rssPerStreamKb)} (${row.streams.toLocaleString('en')})` : '–');
+    }
+    cells.push(kb(idleMax(r)?.heapPerStreamKb));
+    for (const count of subscriberCounts) {
+      const fanout = fanoutFor(r, count);
+      cells.push(
+        heldText(fanout),
+        ms(fanout?.held?.p99Ms),
+        ms(fanout?.half?.p99Ms),
+        us(fanout?.held?.cpuUsPerDelivery),
+      );
+    }
+    return cells;
+  });
+  return table(header, rows);
+}
+
+function ratio(a, b) {
+  if (!a || !b) return null;
+  return a / b;
+}
+
+function targets(results) {
+  const s = results.servers;
+  if (!s.herald) return null;
+  const rows = [];
+  const add = (target, needed, measured, ok) =>
+    rows.push([target, needed, measured, ok === null ? '?' : ok ? 'met' : '**missed**']);
+  const maxRow = idleMax(s.herald);
+  for (const streams of [10_000, maxRow?.target]) {
+    const h = streams === maxRow?.target ? maxRow : idleAt(s.herald, streams);
+    const ref =
+      s['hand-tuned'] && (streams === maxRow?.target ? idleMax(s['hand-tuned']) : idleAt(s['hand-tuned'], streams));
+    if (!h || !ref) continue;
+    const r = h.rssPerStreamKb / ref.rssPerStreamKb;
+    add(
+      `idle RSS per stream @${h.streams.toLocaleString('en')}`,
+      '≤ 1.2× hand-tuned',
+      `${kb(h.rssPerStreamKb)} vs ${kb(ref.rssPerStreamKb)} = ${r.toFixed(2)}×`,
+      r <= 1.2,
+    );
+  }
+  for (const fanout of s.herald.fanout) {
+    const mine = fanout.held?.deliveriesPerSecond ?? 0;
+    for (const [key, factor] of [
+      ['hand-tuned', 1],
+      ['better-sse', 2],
+      ['naive-nest', 5],
+    ]) {
+      const theirs = s[key] && fanoutFor(s[key], fanout.subscribers);
+      if (!theirs) continue;
+      const held = theirs.held?.deliveriesPerSecond ?? 0;
+      const r = ratio(mine, held);
+      add(
+        `fan-out ${fanout.subscribers.toLocaleString('en')} subs vs ${s[key].label}`,
+        `≥ ${factor}×`,
+        `${rate(mine)} vs ${rate(held)} = ${r === null ? '∞' : `${r.toFixed(2)}×`}`,
+        r === null ? mine > 0 : r >= factor,
+      );
+    }
+    if (fanout.half) {
+      add(
+        `p99 at half the held rate, ${fanout.subscribers.toLocaleString('en')} subs`,
+        '≤ 100 ms',
+        `${ms(fanout.half.p99Ms)} @ ${rate(fanout.half.deliveriesPerSecond)}`,
+        fanout.half.p99Ms !== null && fanout.half.p99Ms <= 100 && fanout.half.lost === 0,
+      );
+    }
+  }
+  const extra = results.herald;
+  if (extra?.storm) {
+    const st = extra.storm;
+    add(
+      `connection storm (${st.attempted.toLocaleString('en')} connects)`,
+      `${Math.min(st.attempted, st.admitLimit).toLocaleString('en')} admitted, rest 503/429, no timeout/crash`,
+      `${st.admitted.toLocaleString('en')} admitted, ${st.refused.toLocaleString('en')} refused, other ${JSON.stringify(st.otherFailures)}, ${st.connectsPerSecond.toLocaleString('en')} connects/s, alive: ${st.alive}`,
+      st.passed,
+    );
+  }
+  if (extra?.churn) {
+    const c = extra.churn;
+    add(
+      `churn (${c.cycles.toLocaleString('en')} connect/disconnect cycles)`,
+      'RSS and heap within 5 %',
+      `RSS ${c.rssGrowthPercent.toFixed(1)} %, heap ${c.heapGrowthPercent?.toFixed(1)} % (${c.completed.toLocaleString('en')} completed, ${c.cyclesPerSecond}/s)`,
+      c.passed,
+    );
+  }
+  if (extra?.monitoring) {
+    const m = extra.monitoring;
+    add(
+      'monitoring on vs off',
+      '≤ 5 % fewer deliveries/s',
+      `${m.capacityLossPercent.toFixed(1)} % (CPU/delivery ${us(m.cpuUsPerDeliveryOn)} on, ${us(m.cpuUsPerDeliveryOff)} off, @${rate(m.deliveriesPerSecond)})`,
+      m.capacityLossPercent <= 5,
+    );
+  }
+  return table(['target', 'needed', 'measured', ''], rows);
+}
+
+function stepsTable(results) {
+  const rows = [];
+  for (const [, r] of Object.entries(results.servers)) {
+    for (const fanout of r.fanout) {
+      for (const step of fanout.steps) {
+        if (step.error) {
+          rows.push([
+            r.label,
+            fanout.subscribers,
+            rate(step.deliveriesPerSecond),
+            step.error,
+            '',
+            '',
+            '',
+            '',
+            '',
+            '',
+            '',
+            '',
+          ]);
+          continue;
+        }
+        rows.push([
+          r.label,
+          step.subscribers.toLocaleString('en'),
+          rate(step.deliveriesPerSecond),
+          rate(step.offeredPerSecond),
+          `${step.received.toLocaleString('en')} / ${step.expected.toLocaleString('en')}`,
+          ms(step.p50Ms),
+          ms(step.p99Ms),
+          us(step.cpuUsPerDelivery),
+          pct(step.serverCpuPercent),
+          pct(step.otherLoadPercent),
+          pct(step.clientCpuPercent ?? 0),
+          step.held ? 'held' : 'broke',
+        ]);
+      }
+    }
+  }
+  return table(
+    [
+      'server',
+      'subs',
+      'rate',
+      'offered',
+      'received / expected',
+      'p50',
+      'p99',
+      'server CPU/delivery',
+      'server CPU',
+      'others on core 0',
+      'load client CPU',
+      '',
+    ],
+    rows,
+  );
+}
+
+function idleTable(results) {
+  const rows = [];
+  for (const [, r] of Object.entries(results.servers)) {
+    for (const row of r.idle.rows) {
+      rows.push([
+        r.label,
+        `${row.streams.toLocaleString('en')} / ${row.target.toLocaleString('en')}`,
+        `${row.rssMb.toFixed(0)} MB (base ${r.idle.baseRssMb.toFixed(0)} MB)`,
+        kb(row.rssPerStreamKb),
+        kb(row.heapPerStreamKb),
+        `${row.connectsPerSecond.toLocaleString('en')}/s`,
+        Object.keys(row.outcomes).length ? JSON.stringify(row.outcomes) : '–',
+      ]);
+    }
+  }
+  return table(
+    ['server', 'streams open / asked', 'server RSS', 'RSS/stream', 'heap/stream', 'connects', 'failures'],
+    rows,
+  );
+}
+
+function fanoutChart(results) {
+  const counts = [...new Set(Object.values(results.servers).flatMap((r) => r.fanout.map((f) => f.subscribers)))];
+  const panels = counts.map((subscribers) => ({
+    title: `fan-out to ${subscribers.toLocaleString('en')} subscribers`,
+    xLabel: 'deliveries per second (offered)',
+    yLabel: 'p99 publish→receive latency, ms',
+    yLog: true,
+    hLines: [
+      { y: 1000, label: 'p99 limit 1 s' },
+      { y: 100, label: '100 ms' },
+    ],
+    series: Object.entries(results.servers).map(([key, r]) => ({
+      label: r.label,
+      color: COLORS[key] ?? '#000',
+      points: (fanoutFor(r, subscribers)?.steps ?? [])
+        .filter((step) => step.p99Ms !== null && step.p99Ms !== undefined)
+        .map((step) => ({ x: step.deliveriesPerSecond, y: step.p99Ms, hollow: !step.held })),
+    })),
+  }));
+  return svgChart(panels, { note: 'hollow point: the step lost events, dropped streams or missed p99 ≤ 1 s' });
+}
+
+function idleChart(results) {
+  return svgChart([
+    {
+      title: 'idle memory per stream',
+      xLabel: 'open streams',
+      yLabel: 'server RSS per stream, KB',
+      series: Object.entries(results.servers).map(([key, r]) => ({
+        label: r.label,
+        color: COLORS[key] ?? '#000',
+        points: r.idle.rows.map((row) => ({ x: row.streams, y: row.rssPerStreamKb })),
+      })),
+    },
+  ]);
+}
+
+function markdown(results) {
+  const m = results.machine;
+  const title = results.mode === 'full' ? 'full run (`npm run bench:full`)' : 'quick run (`npm run bench`)';
+  const others = Object.values(results.servers).flatMap((r) =>
+    r.fanout.flatMap((f) => f.steps.map((s) => s.otherLoadPercent)).filter((v) => v !== undefined),
+  );
+  const sorted = [...others].sort((a, b) => a - b);
+  const medianOther = sorted.length ? sorted[Math.floor(sorted.length / 2)] : 0;
+  const parts = [
+    `# Herald benchmark — ${title}`,
+    '',
+    `${results.startedAt} · ${m.cpu}, ${m.cores} cores, ${m.memoryGb} GB · Node ${m.node} · Linux ${m.kernel} · ${results.pinning} · loopback, 100-byte events · ${results.durationS} s`,
+    '',
+    `**Machine load while measuring:** load average ${results.loadBefore.join(' / ')} at start, ${results.loadAfter.join(' / ')} at the end; ` +
+      `other processes used a median ${medianOther.toFixed(0)} % (max ${sorted.length ? sorted.at(-1).toFixed(0) : 0} %) of the server's core during the fan-out steps ` +
+      '(column "others on core 0"). Absolute figures move with that load; compare servers within this run.',
+    '',
+    '## Summary',
+    '',
+    summary(results),
+    '',
+    '"held": highest delivery rate with every event delivered to every subscriber, no stream dropped and p99 ≤ 1 s; ' +
+      '"first broken": the lowest rate that missed (and why). CPU/delivery: server CPU time (/proc utime+stime) over the step divided by deliveries.',
+    '',
+  ];
+  const t = targets(results);
+  if (t && results.mode === 'full') parts.push('## Herald against the targets of issue 9', '', t, '');
+  parts.push(
+    '## Idle streams',
+    '',
+    idleTable(results),
+    '',
+    `![idle RSS per stream](${results.mode}-idle-rss.svg)`,
+    '',
+    '## Fan-out steps',
+    '',
+    stepsTable(results),
+    '',
+    `![deliveries per second vs p99](${results.mode}-fanout.svg)`,
+    '',
+  );
+  const extra = results.herald;
+  if (extra?.storm) {
+    const st = extra.storm;
+    parts.push(
+      '## Connection storm (Herald)',
+      '',
+      `MAX_CONNECTIONS=10000, CAPACITY_THRESHOLD 0.9 → ${st.admitLimit.toLocaleString('en')} admitted at most. ` +
+        `${st.attempted.toLocaleString('en')} connects, up to 2,000 handshakes in flight, in ${(st.elapsedMs / 1000).toFixed(1)} s ` +
+        `(${st.connectsPerSecond.toLocaleString('en')} connects/s): outcomes ${JSON.stringify({ 200: st.admitted, ...st.outcomes })}; ` +
+        `server alive afterwards: ${st.alive}, publish after the storm → ${st.publishAfter}, RSS ${st.rssMb?.toFixed(0)} MB.`,
+      '',
+    );
+  }
+  if (extra?.churn) {
+    const c = extra.churn;
+    parts.push(
+      '## Churn (Herald)',
+      '',
+      `${c.completed.toLocaleString('en')} of ${c.cycles.toLocaleString('en')} connect → 200 → disconnect cycles at ${c.cyclesPerSecond.toLocaleString('en')}/s ` +
+        `(failures ${JSON.stringify(c.outcomes)}); after a full GC: RSS ${c.rssBeforeMb.toFixed(1)} → ${c.rssAfterMb.toFixed(1)} MB ` +
+        `(${c.rssGrowthPercent.toFixed(1)} %), heap ${c.heapBeforeMb.toFixed(1)} → ${c.heapAfterMb.toFixed(1)} MB (${c.heapGrowthPercent?.toFixed(1)} %).`,
+      '',
+    );
+  }
+  if (extra?.monitoring) {
+    const mo = extra.monitoring;
+    parts.push(
+      '## Monitoring on vs off (Herald)',
+      '',
+      'There is no switch to turn the Monitoring module off, so "off" is SNAPSHOT_INTERVAL_MS=3600000 (no snapshot during the run) ' +
+        `and "on" the default 5000. Fan-out to ${mo.runs[0]?.subscribers.toLocaleString('en')} subscribers at ${rate(mo.deliveriesPerSecond)}, fresh server per run, alternating:`,
+      '',
+      table(
+        ['variant', 'p99', 'server CPU/delivery', 'others on core 0'],
+        mo.runs.map((r) => [r.variant, ms(r.p99Ms), us(r.cpuUsPerDelivery), pct(r.otherLoadPercent)]),
+      ),
+      '',
+      `Mean CPU per delivery ${us(mo.cpuUsPerDeliveryOn)} on, ${us(mo.cpuUsPerDeliveryOff)} off: monitoring costs ${mo.capacityLossPercent.toFixed(1)} % of the deliveries one core can make.`,
+      '',
+    );
+  }
+  parts.push(
+    '## How it was measured',
+    '',
+    '- Each server runs alone (`taskset -c 0`), preloaded with a probe that runs a full GC before memory is read; RSS is VmRSS from /proc/PID/status, CPU is utime+stime from /proc/PID/stat.',
+    '- Load clients (`bench/load/subscriber.mjs`, 2 processes on core 1) hold streams on raw `net` sockets from 127.0.0.2… and only scan for the payload marker; every payload carries its scheduled publish time, so latency is publish→receive and publishing late counts against the server.',
+    `- Herald runs from its build (\`dist/main.js\`) with ${Object.entries(results.heraldEnv)
+      .filter(([k]) => !/TOKEN|PATH/.test(k))
+      .map(([k, v]) => `${k}=${v}`)
+      .join(', ')}; everything else at its defaults (15 s heartbeats, 1 MiB slow-consumer limit, history on).`,
+    '- Baselines: `bench/baselines/` — naive NestJS @Sse (one Subject, filter+map per subscriber), better-sse 0.16 on node:http (a Channel per topic), hand-tuned node:http (frame encoded once, `res.write` to each subscriber).',
+    '',
+  );
+  return parts.join('\n');
+}
+
+/** Writes the report (unless `outDir` is null) and returns the summary table. */
+export function writeReport(results, outDir) {
+  if (outDir) {
+    writeFileIn(outDir, `${results.mode}.md`, markdown(results));
+    writeFileIn(outDir, `${results.mode}.json`, `${JSON.stringify(results, null, 1)}\n`);
+    writeFileIn(outDir, `${results.mode}-fanout.svg`, fanoutChart(results));
+    writeFileIn(outDir, `${results.mode}-idle-rss.svg`, idleChart(results));
+  }
+  const t = results.mode === 'full' ? targets(results) : null;
+  return t ? `${summary(results)}\n\n${t}` : summary(results);
+}

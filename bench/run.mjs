@@ -1,0 +1,235 @@
+#!/usr/bin/env node
+// Herald beside the alternatives, on one machine, in one run.
+//
+//   npm run bench        quick (< 2 min): 1k idle streams, fan-out to 1,000 subscribers at a few rates
+//   npm run bench:full   the targets of issue 9 (< 15 min): idle RSS at 10k and at the fd limit,
+//                        highest sustained fan-out at 1,000 and 10,000 subscribers, connection storm,
+//                        churn, monitoring on/off
+//
+// Options: --only=herald,hand-tuned (servers to run), --no-write (print only),
+// --out=<dir> (default bench/results). HERALD_DIST=<dir> runs Herald from another build.
+// All load is on loopback (127.0.0.0/8), bounded in count and time.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { LoadClients } from './lib/load-clients.mjs';
+import { loadAverage, machine } from './lib/proc.mjs';
+import { writeReport } from './lib/report.mjs';
+import { churn, connectionStorm, fanoutSearch, fanoutStep, idleMemory } from './lib/scenarios.mjs';
+import { HERALD_ENV, pinning, pinSelf, ROOT, SERVERS, startServer } from './lib/servers.mjs';
+
+const args = new Map(
+  process.argv.slice(2).map((arg) => {
+    const [key, value] = arg.replace(/^--/, '').split('=');
+    return [key, value ?? true];
+  }),
+);
+const mode = args.has('full') ? 'full' : 'quick';
+const only = typeof args.get('only') === 'string' ? args.get('only').split(',') : null;
+const outDir = typeof args.get('out') === 'string' ? args.get('out') : join(ROOT, 'bench', 'results');
+
+/** The server's fd limit decides how many streams one server process can hold. */
+const FD_HEADROOM = 200;
+const MAX_IDLE_STREAMS = 50_000;
+
+const PLAN = {
+  quick: {
+    idleSteps: [1_000],
+    fanout: [{ subscribers: 1_000, rates: [20_000, 50_000, 100_000], durationMs: 3_000 }],
+  },
+  full: {
+    idleSteps: [1_000, 10_000, 'max'],
+    fanout: [
+      { subscribers: 1_000, start: 10_000, factor: 1.5, refine: 2, durationMs: 4_000 },
+      { subscribers: 10_000, start: 10_000, factor: 1.5, refine: 2, durationMs: 4_000 },
+    ],
+    storm: { count: 20_000, concurrency: 2_000, maxConnections: 10_000 },
+    churn: { cycles: 100_000, warmup: 5_000, concurrency: 200 },
+    monitoring: { subscribers: 1_000, rounds: 2, durationMs: 5_000 },
+  },
+}[mode];
+
+function log(message) {
+  process.stdout.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${message}\n`);
+}
+
+function describeStep(step) {
+  if (step.error) return `${step.deliveriesPerSecond}/s: ${step.error}`;
+  return (
+    `${step.subscribers} subs @ ${step.deliveriesPerSecond}/s: received ${step.received}/${step.expected}` +
+    ` p99 ${step.p99Ms?.toFixed(1)} ms, ${step.cpuUsPerDelivery?.toFixed(1)} µs/delivery, server CPU ` +
+    `${step.serverCpuPercent.toFixed(0)} %, others on core 0 ${step.otherLoadPercent.toFixed(0)} %, client CPU ` +
+    `${step.clientCpuPercent.toFixed(0)} %` +
+    `${step.held ? '' : '  ✗'}`
+  );
+}
+
+function maxIdleStreams(server) {
+  const limits = /Max open files\s+(\d+)/.exec(readLimits(server.pid));
+  const fdLimit = limits ? Number(limits[1]) : 1024;
+  return Math.min(MAX_IDLE_STREAMS, fdLimit - server.openFds() - FD_HEADROOM);
+}
+
+function readLimits(pid) {
+  try {
+    return readFileSync(`/proc/${pid}/limits`, 'latin1');
+  } catch {
+    return '';
+  }
+}
+
+async function measureServer(definition, clients) {
+  const result = { label: definition.label, idle: null, fanout: [] };
+  let server = await startServer(definition);
+  log(`${definition.label}: started (pid ${server.pid}, port ${server.port})`);
+  const maxStreams = maxIdleStreams(server);
+  const steps = PLAN.idleSteps.map((step) => (step === 'max' ? maxStreams : step));
+  result.idle = await idleMemory(server, clients, steps);
+  result.idle.fdLimitedMax = maxStreams;
+  for (const row of result.idle.rows) {
+    log(
+      `${definition.label}: ${row.streams} idle streams → ${row.rssPerStreamKb.toFixed(1)} KB RSS, ` +
+        `${row.heapPerStreamKb?.toFixed(1)} KB heap per stream (${row.connectsPerSecond} connects/s)`,
+    );
+  }
+  for (const plan of PLAN.fanout) {
+    // A fresh process per fan-out series: what one series leaves behind never weighs on the next.
+    await server.stop();
+    server = await startServer(definition);
+    if (plan.rates) {
+      const steps = [];
+      for (const rate of plan.rates) {
+        const step = await fanoutStep(server, clients, {
+          subscribers: plan.subscribers,
+          deliveriesPerSecond: rate,
+          durationMs: plan.durationMs,
+        });
+        log(`${definition.label}: ${describeStep(step)}`);
+        steps.push(step);
+        if (!step.held || !server.alive) break;
+      }
+      await clients.closeAll();
+      const held = steps.filter((s) => s.held).at(-1) ?? null;
+      result.fanout.push({ subscribers: plan.subscribers, held, broke: steps.find((s) => !s.held) ?? null, steps });
+    } else {
+      const search = await fanoutSearch(server, clients, {
+        ...plan,
+        maxRate: 1_000_000,
+        log: (step) => log(`${definition.label}: ${describeStep(step)}`),
+      });
+      result.fanout.push(search);
+    }
+  }
+  result.exit = await server.stop();
+  return result;
+}
+
+async function measureHeraldOnly(definition, clients) {
+  const extra = {};
+  const { storm: stormPlan, churn: churnPlan, monitoring } = PLAN;
+
+  let server = await startServer(definition, {
+    env: { MAX_CONNECTIONS: String(stormPlan.maxConnections) },
+    tag: '-storm',
+  });
+  const admitLimit = Math.floor(0.9 * stormPlan.maxConnections);
+  extra.storm = await connectionStorm(server, clients, { ...stormPlan, admitLimit });
+  log(
+    `Herald storm: ${extra.storm.attempted} connects at ${extra.storm.connectsPerSecond}/s → ${extra.storm.admitted} ` +
+      `admitted (limit ${admitLimit}), ${extra.storm.refused} refused, other ${JSON.stringify(extra.storm.otherFailures)}`,
+  );
+  await server.stop();
+
+  server = await startServer(definition, { tag: '-churn' });
+  extra.churn = await churn(server, clients, churnPlan);
+  log(
+    `Herald churn: ${extra.churn.completed}/${extra.churn.cycles} cycles at ${extra.churn.cyclesPerSecond}/s, RSS ` +
+      `${extra.churn.rssBeforeMb.toFixed(1)} → ${extra.churn.rssAfterMb.toFixed(1)} MB, heap ` +
+      `${extra.churn.heapBeforeMb.toFixed(1)} → ${extra.churn.heapAfterMb.toFixed(1)} MB`,
+  );
+  await server.stop();
+
+  extra.monitoring = await monitoringOnOff(definition, clients, monitoring);
+  return extra;
+}
+
+/**
+ * Monitoring on (default SNAPSHOT_INTERVAL_MS) vs off (an hour between
+ * snapshots: there is no switch to turn the module off): the same fan-out
+ * rate on fresh servers, alternating, compared by server CPU per delivery.
+ */
+async function monitoringOnOff(definition, clients, plan) {
+  const variants = { on: {}, off: { SNAPSHOT_INTERVAL_MS: '3600000' } };
+  const runs = [];
+  const rate = plan.deliveriesPerSecond;
+  for (let round = 0; round < plan.rounds; round++) {
+    for (const [name, env] of Object.entries(variants)) {
+      const server = await startServer(definition, { env, tag: `-monitoring-${name}` });
+      const step = await fanoutStep(server, clients, {
+        subscribers: plan.subscribers,
+        deliveriesPerSecond: rate,
+        durationMs: plan.durationMs,
+      });
+      await clients.closeAll();
+      await server.stop();
+      log(`Herald monitoring ${name}: ${describeStep(step)}`);
+      runs.push({ variant: name, ...step });
+    }
+  }
+  const mean = (name) => {
+    const list = runs.filter((r) => r.variant === name && r.cpuUsPerDelivery);
+    return list.reduce((sum, r) => sum + r.cpuUsPerDelivery, 0) / list.length;
+  };
+  const on = mean('on');
+  const off = mean('off');
+  return {
+    deliveriesPerSecond: rate,
+    cpuUsPerDeliveryOn: on,
+    cpuUsPerDeliveryOff: off,
+    // Deliveries per CPU second are what bounds the sustainable rate on one core.
+    capacityLossPercent: 100 * (1 - off / on),
+    runs,
+  };
+}
+
+async function main() {
+  pinSelf(1);
+  const startedAt = new Date();
+  const results = {
+    mode,
+    startedAt: startedAt.toISOString(),
+    machine: machine(),
+    pinning: pinning(),
+    loadBefore: loadAverage(),
+    servers: {},
+  };
+  log(
+    `${mode} run: ${results.machine.cpu}, ${results.machine.cores} cores, ${results.pinning}, load ${results.loadBefore}`,
+  );
+  const clients = new LoadClients(2);
+  const selected = SERVERS.filter((definition) => !only || only.includes(definition.key));
+  try {
+    for (const definition of selected) {
+      results.servers[definition.key] = await measureServer(definition, clients);
+    }
+    const herald = selected.find((definition) => definition.key === 'herald');
+    if (mode === 'full' && herald) {
+      const held = results.servers.herald.fanout[0]?.held?.deliveriesPerSecond ?? 20_000;
+      PLAN.monitoring.deliveriesPerSecond = Math.round(held * 0.6);
+      results.herald = await measureHeraldOnly(herald, clients);
+    }
+  } finally {
+    clients.stop();
+  }
+  results.finishedAt = new Date().toISOString();
+  results.loadAfter = loadAverage();
+  results.durationS = Math.round((Date.now() - startedAt.getTime()) / 1000);
+  results.heraldEnv = HERALD_ENV;
+  const table = writeReport(results, args.has('no-write') ? null : outDir);
+  process.stdout.write(`\n${table}\n`);
+  log(`done in ${results.durationS} s${args.has('no-write') ? '' : `; report in ${outDir}`}`);
+}
+
+main().catch((error) => {
+  console.error(error);
+  process.exit(1);
+});
