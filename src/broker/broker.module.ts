@@ -1,10 +1,20 @@
 import { Global, Module } from '@nestjs/common';
-import { EVENT_BROKER } from './event-broker.js';
+import { HERALD_CONFIG, type HeraldConfig } from '../config/herald-config.js';
+import { EVENT_BROKER, type EventBroker } from './event-broker.js';
 import { MemoryBroker } from './memory.broker.js';
+import { RedisBroker } from './redis.broker.js';
 
 @Global()
 @Module({
-  providers: [MemoryBroker, { provide: EVENT_BROKER, useExisting: MemoryBroker }],
+  providers: [
+    {
+      provide: EVENT_BROKER,
+      inject: [HERALD_CONFIG],
+      // BROKER=redis scales out over Redis; the embedded memory broker needs nothing else.
+      useFactory: (config: HeraldConfig): EventBroker =>
+        config.broker === 'redis' ? new RedisBroker(config) : new MemoryBroker(config),
+    },
+  ],
   exports: [EVENT_BROKER],
 })
 export class BrokerModule {}

@@ -22,6 +22,49 @@ export interface ReplayResult {
 
 export type LiveListener = (events: readonly HeraldEvent[]) => void;
 
+/**
+ * The live feed could not deliver part of history (Redis lost its data, or a
+ * gap outlived what Redis kept). Streams that may have missed events should
+ * send `reset` with id `<epoch>-<seq>` and go on with the events after `seq`.
+ */
+export interface LiveLoss {
+  /** The epoch the feed continues in (new when Redis lost its data). */
+  epoch: string;
+  /** The feed continues with events after this seq. */
+  seq: number;
+  /** Topics that lost events, or null when any topic may have. */
+  topics: readonly string[] | null;
+}
+
+export type LiveLossListener = (loss: LiveLoss) => void;
+
+/** What the broker counts: each is logged once when it happens. */
+export const BROKER_TRANSITIONS = [
+  'connection-lost',
+  'connection-restored',
+  'live-feed-lost',
+  'live-feed-restored',
+  'gap-filled',
+  'history-lost',
+  'epoch-changed',
+] as const;
+export type BrokerTransition = (typeof BROKER_TRANSITIONS)[number];
+
+/** A broker's link to its backend, for metrics and status. */
+export interface BrokerState {
+  /** Publish and replay can reach the backend now. */
+  connected: boolean;
+  /** `live`: current; `catching-up`: filling a gap from history; `down`: cut off (events wait in history). */
+  liveFeed: 'live' | 'catching-up' | 'down';
+  epoch: string;
+  /** Highest seq this process emitted on its live feed. */
+  lastLiveSeq: number;
+  /** Events the live feed recovered from history after an interruption. */
+  recoveredEvents: number;
+  /** How often each transition happened since start. */
+  transitions: Readonly<Record<BrokerTransition, number>>;
+}
+
 /** Thrown by `publish` when the backend cannot take the event (mapped to 503). */
 export class BrokerUnavailableError extends Error {}
 
@@ -35,12 +78,18 @@ export interface EventBroker {
   publish(requests: readonly PublishRequest[]): Promise<HeraldEvent[]>;
   /** Events after `cursor` on `topics`; `cursor` null means "from now": no events, no reset. */
   replay(topics: readonly string[], cursor: EventCursor | null): Promise<ReplayResult>;
-  /** The live feed: every event published anywhere, once per process, in id order. */
-  onLive(listener: LiveListener): () => void;
+  /**
+   * The live feed: every event published anywhere, once per process, in id
+   * order. `onLoss` hears, in feed order, where the feed skipped history it
+   * could not recover (never for the memory broker).
+   */
+  onLive(listener: LiveListener, onLoss?: LiveLossListener): () => void;
   /** Current epoch (changes when history is lost). */
   epoch(): string;
   /** Resolves when the backend answers within `timeoutMs`; rejects otherwise. */
   ping(timeoutMs: number): Promise<void>;
   /** Events currently held in history (all topics). */
   historySize(): number;
+  /** Link state and transition counts. */
+  state?(): BrokerState;
 }

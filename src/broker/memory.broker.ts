@@ -1,10 +1,22 @@
 import { Inject, Injectable, OnModuleDestroy } from '@nestjs/common';
 import { EventCursor, formatEventId, newEpoch } from '@herald/sse';
 import { HERALD_CONFIG, type HeraldConfig } from '../config/herald-config.js';
-import type { EventBroker, LiveListener, PublishRequest, ReplayResult } from './event-broker.js';
+import {
+  BROKER_TRANSITIONS,
+  type BrokerState,
+  type BrokerTransition,
+  type EventBroker,
+  type LiveListener,
+  type PublishRequest,
+  type ReplayResult,
+} from './event-broker.js';
 import { HeraldEvent } from './herald-event.js';
 import { mergeBySeq } from './merge-by-seq.js';
 import { TopicHistory } from './topic-history.js';
+
+const NO_TRANSITIONS = Object.freeze(
+  Object.fromEntries(BROKER_TRANSITIONS.map((name) => [name, 0])) as Record<BrokerTransition, number>,
+);
 
 /**
  * The embedded broker: one process, history in memory. Its epoch is new at
@@ -94,6 +106,18 @@ export class MemoryBroker implements EventBroker, OnModuleDestroy {
 
   historySize(): number {
     return this.held;
+  }
+
+  /** In-process: always connected and live, nothing to count. */
+  state(): BrokerState {
+    return {
+      connected: true,
+      liveFeed: 'live',
+      epoch: this.currentEpoch,
+      lastLiveSeq: this.seq,
+      recoveredEvents: 0,
+      transitions: NO_TRANSITIONS,
+    };
   }
 
   private history(topic: string, cutoff: number): TopicHistory {

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { parseRedisUrl, redactRedisUrl, RedisUrlError } from '../broker/redis-url.js';
 
 export type BrokerKind = 'memory' | 'redis';
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
@@ -108,22 +109,11 @@ function secret(env: Env, name: string, minLength: number): string | undefined {
 
 function redisUrl(env: Env): string {
   const raw = read(env, 'REDIS_URL') ?? 'redis://127.0.0.1:6379';
-  let url: URL;
   try {
-    url = new URL(raw);
-  } catch {
-    throw new ConfigError(
-      'REDIS_URL',
-      raw.replace(/\/\/[^@/]*@/, '//***@'),
-      'must be a redis://, rediss:// or redis+sentinel:// URL',
-    );
-  }
-  if (!['redis:', 'rediss:', 'redis+sentinel:'].includes(url.protocol)) {
-    throw new ConfigError(
-      'REDIS_URL',
-      raw.replace(/\/\/[^@/]*@/, '//***@'),
-      'must be a redis://, rediss:// or redis+sentinel:// URL',
-    );
+    parseRedisUrl(raw);
+  } catch (error) {
+    if (error instanceof RedisUrlError) throw new ConfigError('REDIS_URL', redactRedisUrl(raw), error.message);
+    throw error;
   }
   return raw;
 }

@@ -1,0 +1,325 @@
+import { afterAll, afterEach, beforeAll, expect, it } from '@jest/globals';
+import { Logger } from '@nestjs/common';
+import { Redis } from 'ioredis';
+import { parseEventId } from '@herald/sse';
+import { describeWith, REDIS_URL, redisAvailable } from '../../test/support/services.js';
+import { TcpProxy } from '../../test/support/tcp-proxy.js';
+import { loadConfig } from '../config/herald-config.js';
+import { BrokerUnavailableError, type LiveLoss } from './event-broker.js';
+import type { HeraldEvent } from './herald-event.js';
+import { RedisBroker } from './redis.broker.js';
+
+/** This spec's own logical DB for FLUSHDB, so suites sharing the Redis are untouched. */
+const FLUSH_DB = 8;
+
+function redisUrl(changes: { db?: number; port?: number }): string {
+  const url = new URL(REDIS_URL);
+  if (changes.db !== undefined) url.pathname = `/${changes.db}`;
+  if (changes.port !== undefined) {
+    url.hostname = '127.0.0.1';
+    url.port = String(changes.port);
+  }
+  return url.toString();
+}
+
+const seqs = (events: readonly HeraldEvent[]) => events.map((event) => event.seq);
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function until(check: () => boolean, what: string, timeoutMs = 8_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(10);
+  }
+}
+
+const available = await redisAvailable();
+
+describeWith(available, `Redis at ${REDIS_URL}`)('RedisBroker (real Redis)', () => {
+  let admin: Redis;
+  const brokers: RedisBroker[] = [];
+  const prefixes: string[] = [];
+  const proxies: TcpProxy[] = [];
+
+  beforeAll(() => {
+    Logger.overrideLogger(['error']);
+    admin = new Redis(REDIS_URL);
+  });
+
+  afterEach(async () => {
+    for (const broker of brokers.splice(0)) broker.onApplicationShutdown();
+    for (const proxy of proxies.splice(0)) await proxy.cut();
+    for (const prefix of prefixes.splice(0)) {
+      const keys = await admin.keys(`${prefix}*`);
+      if (keys.length > 0) await admin.del(...keys);
+    }
+  });
+
+  afterAll(async () => {
+    await admin.quit();
+  });
+
+  function newPrefix(): string {
+    const prefix = `herald-spec:${process.pid}:${Math.random().toString(36).slice(2, 8)}:`;
+    prefixes.push(prefix);
+    return prefix;
+  }
+
+  async function broker(prefix: string, env: Record<string, string> = {}): Promise<RedisBroker> {
+    const subject = new RedisBroker(
+      loadConfig({ ADMIN_TOKEN: 'x'.repeat(16), BROKER: 'redis', REDIS_URL, REDIS_KEY_PREFIX: prefix, ...env }),
+    );
+    brokers.push(subject);
+    await subject.onModuleInit();
+    return subject;
+  }
+
+  function listen(subject: RedisBroker): { events: HeraldEvent[]; losses: LiveLoss[] } {
+    const seen = { events: [] as HeraldEvent[], losses: [] as LiveLoss[] };
+    subject.onLive(
+      (events) => seen.events.push(...events),
+      (loss) => seen.losses.push(loss),
+    );
+    return seen;
+  }
+
+  const one = (topic: string, data: unknown, type = 'message') => [{ topic, type, data }];
+
+  it('gives two instances one epoch and one counter: ids increase across topics and instances', async () => {
+    const prefix = newPrefix();
+    const a = await broker(prefix);
+    const b = await broker(prefix);
+    const [first] = await a.publish(one('x', 1));
+    const [second, third] = await b.publish([
+      { topic: 'y', type: 'message', data: 2 },
+      { topic: 'x', type: 't', data: 3 },
+    ]);
+    expect(a.epoch()).toBe(b.epoch());
+    expect([first, second, third].map((event) => parseEventId(event.id))).toEqual([
+      { epoch: a.epoch(), seq: first.seq },
+      { epoch: a.epoch(), seq: first.seq + 1 },
+      { epoch: a.epoch(), seq: first.seq + 2 },
+    ]);
+  });
+
+  it('replays after a cursor on either instance, merged across topics in id order, only the asked topics', async () => {
+    const prefix = newPrefix();
+    const a = await broker(prefix);
+    const b = await broker(prefix);
+    const events = await a.publish(
+      ['a', 'b', 'c', 'a', 'b', 'c', 'a'].map((topic, i) => ({ topic, type: 'message', data: { i } })),
+    );
+    const result = await b.replay(['a', 'b'], parseEventId(events[1].id));
+    expect(result.reset).toBe(false);
+    expect(seqs(result.events)).toEqual([3, 4, 6].map((i) => events[i].seq));
+    expect(result.head).toBe(events[6].id);
+    // Rebuilt from Redis, the events are byte-identical to the publisher's.
+    for (const event of result.events) {
+      const original = events.find((candidate) => candidate.seq === event.seq) as HeraldEvent;
+      expect(event.frame('raw').equals(original.frame('raw'))).toBe(true);
+      expect(event.frame('envelope').equals(original.frame('envelope'))).toBe(true);
+    }
+  });
+
+  it('a null cursor replays nothing and is not a reset', async () => {
+    const a = await broker(newPrefix());
+    const [event] = await a.publish(one('a', 1));
+    expect(await a.replay(['a'], null)).toMatchObject({ events: [], reset: false, headSeq: event.seq });
+  });
+
+  it('resets for another epoch, a seq ahead of head, or garbage', async () => {
+    const a = await broker(newPrefix());
+    const [event] = await a.publish(one('a', 1));
+    expect((await a.replay(['a'], { epoch: 'other', seq: 0 })).reset).toBe(true);
+    expect((await a.replay(['a'], { epoch: a.epoch(), seq: event.seq + 1 })).reset).toBe(true);
+    expect((await a.replay(['a'], { epoch: '', seq: -1 })).reset).toBe(true);
+    expect((await a.replay(['a'], { epoch: a.epoch(), seq: 0 })).reset).toBe(false);
+  });
+
+  it('trims with MAXLEN ~ HISTORY_SIZE yet never claims an exact resume it cannot give', async () => {
+    const a = await broker(newPrefix(), { HISTORY_SIZE: '3' });
+    const published: HeraldEvent[] = [];
+    for (let batch = 0; batch < 5; batch++) {
+      published.push(...(await a.publish(Array.from({ length: 50 }, (_, i) => one('a', batch * 50 + i)[0]))));
+    }
+    const [other] = await a.publish(one('b', 'b'));
+    const lastA = published[published.length - 1].seq;
+    let boundary = -1;
+    for (let cursor = 0; cursor <= lastA; cursor++) {
+      const result = await a.replay(['a'], { epoch: a.epoch(), seq: cursor });
+      if (result.reset) {
+        expect(boundary).toBe(-1); // Once exact, every newer cursor stays exact.
+        continue;
+      }
+      if (boundary === -1) boundary = cursor;
+      expect(seqs(result.events)).toEqual(published.filter((event) => event.seq > cursor).map((event) => event.seq));
+    }
+    expect(boundary).toBeGreaterThan(0); // Redis did trim ...
+    expect(lastA - boundary).toBeGreaterThanOrEqual(3); // ... and kept at least HISTORY_SIZE.
+    // Topic b lost nothing, so an old cursor is exact there.
+    expect(seqs((await a.replay(['b'], { epoch: a.epoch(), seq: 0 })).events)).toEqual([other.seq]);
+  });
+
+  it('drops history older than HISTORY_TTL_MS, forgets expired topics, and resets cursors that needed them', async () => {
+    const a = await broker(newPrefix(), { HISTORY_TTL_MS: '1000' });
+    const [old] = await a.publish(one('a', 'old'));
+    await sleep(600);
+    const [recent] = await a.publish(one('a', 'recent'));
+    await sleep(600);
+    expect((await a.replay(['a'], { epoch: a.epoch(), seq: 0 })).reset).toBe(true);
+    expect(seqs((await a.replay(['a'], parseEventId(old.id))).events)).toEqual([recent.seq]);
+    await sleep(1_100);
+    // A publish elsewhere sweeps topic a (its newest event is past the TTL): its events count as lost.
+    const [later] = await a.publish(one('b', 'later'));
+    expect(a.historySize()).toBe(1);
+    expect((await a.replay(['a'], parseEventId(old.id))).reset).toBe(true);
+    expect((await a.replay(['a'], parseEventId(recent.id))).reset).toBe(false);
+    expect((await a.replay(['a', 'b'], parseEventId(recent.id))).events.map((event) => event.id)).toEqual([later.id]);
+  });
+
+  it('emits every publish of any instance on each live feed once, in id order, with identical bytes', async () => {
+    const prefix = newPrefix();
+    const a = await broker(prefix);
+    const b = await broker(prefix);
+    const onA = listen(a);
+    const onB = listen(b);
+    const published = [
+      ...(await a.publish([
+        { topic: 'x', type: 'message', data: 'line 1\nline 2' },
+        { topic: 'y', type: 'pos', data: { lat: 1.5 } },
+      ])),
+      ...(await b.publish(one('x', null))),
+      ...(await a.publish(one('z', [1, 'two']))),
+    ];
+    await until(() => onA.events.length === 4 && onB.events.length === 4, 'both live feeds');
+    for (const seen of [onA.events, onB.events]) {
+      expect(seqs(seen)).toEqual(seqs(published));
+      seen.forEach((event, i) => {
+        expect(event.frame('raw').equals(published[i].frame('raw'))).toBe(true);
+        expect(event.frame('envelope').equals(published[i].frame('envelope'))).toBe(true);
+      });
+    }
+  });
+
+  it('fills the gap when its live connection is cut: none lost, none twice, in order', async () => {
+    const prefix = newPrefix();
+    const proxy = new TcpProxy('127.0.0.1', Number(new URL(REDIS_URL).port || 6379));
+    proxies.push(proxy);
+    await proxy.open();
+    const a = await broker(prefix);
+    const b = await broker(prefix, { REDIS_URL: redisUrl({ port: proxy.port }) });
+    const onB = listen(b);
+    const before = await a.publish(one('x', 0));
+    await until(() => onB.events.length === 1, 'first event on b');
+    await proxy.cut();
+    await until(() => b.state().liveFeed === 'down', 'b to notice the outage');
+    await expect(b.publish(one('x', 'rejected'))).rejects.toBeInstanceOf(BrokerUnavailableError);
+    const during: HeraldEvent[] = [];
+    for (let i = 1; i <= 30; i++) during.push(...(await a.publish(one(i % 2 ? 'x' : 'y', i))));
+    await proxy.open();
+    await until(() => b.state().liveFeed === 'live', 'b live again');
+    const after = await a.publish(one('y', 'after'));
+    await until(() => onB.events.length === 32, 'b to see every event');
+    await sleep(100);
+    expect(seqs(onB.events)).toEqual(seqs([...before, ...during, ...after]));
+    expect(b.state()).toMatchObject({ connected: true, liveFeed: 'live', recoveredEvents: 30 });
+    expect(b.state().transitions).toMatchObject({
+      'connection-lost': 1,
+      'connection-restored': 1,
+      'live-feed-lost': 1,
+      'live-feed-restored': 1,
+      'gap-filled': 1,
+      'history-lost': 0,
+    });
+  });
+
+  it('survives CLIENT KILL TYPE pubsub while publishes go on', async () => {
+    const prefix = newPrefix();
+    const a = await broker(prefix);
+    const b = await broker(prefix);
+    const onB = listen(b);
+    const published: HeraldEvent[] = [];
+    const killAt = Date.now() + 50;
+    let killed = false;
+    while (Date.now() < killAt + 400) {
+      if (!killed && Date.now() >= killAt) {
+        await admin.call('CLIENT', 'KILL', 'TYPE', 'pubsub');
+        killed = true;
+      }
+      published.push(...(await a.publish(one('k', published.length))));
+    }
+    await until(() => onB.events.length >= published.length, 'b to see every event');
+    await sleep(100);
+    expect(seqs(onB.events)).toEqual(seqs(published));
+    expect(b.state().transitions['live-feed-lost']).toBeGreaterThanOrEqual(1);
+    expect(b.state().recoveredEvents).toBeGreaterThan(0);
+  });
+
+  it('reports the topics whose missed events Redis trimmed before the feed came back', async () => {
+    const prefix = newPrefix();
+    const proxy = new TcpProxy('127.0.0.1', Number(new URL(REDIS_URL).port || 6379));
+    proxies.push(proxy);
+    await proxy.open();
+    const a = await broker(prefix, { HISTORY_SIZE: '3' });
+    const b = await broker(prefix, { HISTORY_SIZE: '3', REDIS_URL: redisUrl({ port: proxy.port }) });
+    const onB = listen(b);
+    await proxy.cut();
+    await until(() => b.state().liveFeed === 'down', 'b to notice the outage');
+    const busy = await a.publish(Array.from({ length: 300 }, (_, i) => one('busy', i)[0]));
+    const [quiet] = await a.publish(one('quiet', 'q'));
+    await proxy.open();
+    await until(() => b.state().liveFeed === 'live', 'b live again');
+    // quiet lost nothing and arrives; busy's oldest missed events are gone, and b says so.
+    expect(seqs(onB.events)).toEqual([quiet.seq]);
+    expect(onB.losses).toEqual([{ epoch: a.epoch(), seq: quiet.seq, topics: ['busy'] }]);
+    expect(busy).toHaveLength(300);
+    expect(b.state().transitions['history-lost']).toBe(1);
+  });
+
+  it('starts a new epoch when Redis loses its data, above every seq open streams have seen', async () => {
+    const url = redisUrl({ db: FLUSH_DB });
+    const prefix = newPrefix();
+    const a = await broker(prefix, { REDIS_URL: url });
+    const b = await broker(prefix, { REDIS_URL: url });
+    const onB = listen(b);
+    const [before] = await a.publish(one('f', 'before'));
+    await until(() => onB.events.length === 1, 'first event on b');
+    const flusher = new Redis(url);
+    await flusher.flushdb();
+    await flusher.quit();
+    const [after] = await a.publish(one('f', 'after'));
+    const epoch = parseEventId(after.id)?.epoch;
+    expect(epoch).not.toBe(parseEventId(before.id)?.epoch);
+    expect(after.seq).toBeGreaterThan(before.seq);
+    await until(() => onB.events.length === 2, 'the new epoch on b');
+    expect(onB.events[1].id).toBe(after.id);
+    expect(onB.losses).toEqual([{ epoch, seq: after.seq - 1, topics: null }]);
+    expect(b.epoch()).toBe(epoch);
+    expect(b.state().transitions['epoch-changed']).toBe(1);
+    // A resume from the lost history is a reset, on either instance.
+    const replayed = await b.replay(['f'], parseEventId(before.id));
+    expect(replayed).toMatchObject({ reset: true, head: after.id });
+  });
+
+  it('starts without Redis, rejects publish and ping at once, and connects when Redis appears', async () => {
+    const port = await TcpProxy.closedPort();
+    const started = Date.now();
+    const subject = await broker(newPrefix(), { REDIS_URL: redisUrl({ port }) });
+    expect(Date.now() - started).toBeLessThan(5_000);
+    expect(subject.state()).toMatchObject({ connected: false, liveFeed: 'down' });
+    const rejectedAt = Date.now();
+    await expect(subject.publish(one('a', 1))).rejects.toBeInstanceOf(BrokerUnavailableError);
+    await expect(subject.replay(['a'], null)).rejects.toBeInstanceOf(BrokerUnavailableError);
+    await expect(subject.ping(1_000)).rejects.toBeInstanceOf(BrokerUnavailableError);
+    expect(Date.now() - rejectedAt).toBeLessThan(100);
+    // Redis comes up on that port (a relay to the real one): the broker connects by itself.
+    const proxy = new TcpProxy('127.0.0.1', Number(new URL(REDIS_URL).port || 6379));
+    proxy.port = port;
+    proxies.push(proxy);
+    await proxy.open();
+    await until(() => subject.state().connected && subject.state().liveFeed === 'live', 'connected');
+    await expect(subject.ping(1_000)).resolves.toBeUndefined();
+    const [event] = await subject.publish(one('a', 1));
+    expect(parseEventId(event.id)?.epoch).toBe(subject.epoch());
+  });
+});
