@@ -177,5 +177,12 @@ export class HeraldMetrics {
 
 /** process_* and nodejs_* once per process, in the global registry @willsoto/nestjs-prometheus serves from. */
 function ensureDefaultMetrics(): void {
-  if (register.getSingleMetric('process_cpu_user_seconds_total') === undefined) collectDefaultMetrics({ register });
+  if (register.getSingleMetric('process_cpu_user_seconds_total') !== undefined) return;
+  collectDefaultMetrics({ register });
+  // prom-client's nodejs_active_{handles,requests,resources}_total are gauges named like counters, which
+  // `promtool check metrics` rejects; the same figures remain, by type, in nodejs_active_handles etc.
+  for (const metric of register.getMetricsAsArray()) {
+    // `type` is typed as a numeric enum but is the string 'counter', 'gauge'… at run time.
+    if (String(metric.type) !== 'counter' && metric.name.endsWith('_total')) register.removeSingleMetric(metric.name);
+  }
 }

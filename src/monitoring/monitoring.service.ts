@@ -1,6 +1,5 @@
 import { Inject, Injectable, Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
 import { SchedulerRegistry } from '@nestjs/schedule';
-import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 import { EVENT_BROKER, type EventBroker } from '../broker/event-broker.js';
 import { HERALD_CONFIG, type HeraldConfig } from '../config/herald-config.js';
 import { ConnectionRegistry } from '../streams/connection-registry.js';
@@ -12,6 +11,7 @@ import {
   type CloseReason,
   type RefuseReason,
 } from '../streams/stream-counters.js';
+import { EventLoopMonitor } from './event-loop-monitor.js';
 import type { ActiveAlert, AlertsSource, Figures, SnapshotListener } from './figures.js';
 import { bucketDelta, bucketQuantile } from './histogram.js';
 import { MemoryMonitor, TREND_WINDOWS_MS, type TrendWindow } from './memory-monitor.js';
@@ -91,7 +91,7 @@ export class MonitoringService implements OnModuleInit, OnModuleDestroy {
   private readonly listeners = new Set<SnapshotListener>();
   private readonly counterSamples: Ring<CounterSample>;
   private readonly chart = new Ring<ChartPoint>(CHART_POINTS);
-  private readonly eventLoop: IntervalHistogram = monitorEventLoopDelay({ resolution: 10 });
+  private readonly eventLoop = new EventLoopMonitor();
   private readonly startedAt = Date.now();
   private latest: Figures;
   private derived: Derived;
@@ -113,7 +113,7 @@ export class MonitoringService implements OnModuleInit, OnModuleDestroy {
   }
 
   onModuleInit(): void {
-    this.eventLoop.enable();
+    this.eventLoop.start();
     const timer = setInterval(() => this.snapshot(), this.config.snapshotIntervalMs);
     timer.unref();
     this.scheduler.addInterval(SNAPSHOT_JOB, timer);
@@ -122,7 +122,7 @@ export class MonitoringService implements OnModuleInit, OnModuleDestroy {
 
   onModuleDestroy(): void {
     if (this.scheduler.doesExist('interval', SNAPSHOT_JOB)) this.scheduler.deleteInterval(SNAPSHOT_JOB);
-    this.eventLoop.disable();
+    this.eventLoop.stop();
     this.listeners.clear();
   }
 
@@ -161,8 +161,7 @@ export class MonitoringService implements OnModuleInit, OnModuleDestroy {
     const previous = this.counterSamples.latest() as CounterSample;
     const sample = this.sampleCounters(at);
     this.counterSamples.push(sample);
-    const loop = { p50: this.eventLoop.percentile(50) / 1e6, p99: this.eventLoop.percentile(99) / 1e6 };
-    this.eventLoop.reset();
+    const loop = this.eventLoop.take();
     this.derived = this.derive(previous, sample, loop);
     this.latest = this.figuresAt(at);
     this.chart.push(this.chartPoint(previous, sample));
