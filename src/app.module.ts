@@ -1,6 +1,7 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { AuthModule } from './auth/auth.module.js';
 import { BrokerModule } from './broker/broker.module.js';
+import { ClientAssetsModule } from './client-assets/client-assets.module.js';
 import { ConfigModule } from './config/config.module.js';
 import type { HeraldConfig } from './config/herald-config.js';
 import { HealthModule } from './health/health.module.js';
@@ -12,7 +13,15 @@ export class AppModule {
   static forRoot(config: HeraldConfig): DynamicModule {
     return {
       module: AppModule,
-      imports: [ConfigModule.forRoot(config), AuthModule, BrokerModule, StreamsModule, MonitoringModule, HealthModule],
+      imports: [
+        ConfigModule.forRoot(config),
+        AuthModule,
+        BrokerModule,
+        StreamsModule,
+        MonitoringModule,
+        HealthModule,
+        ClientAssetsModule,
+      ],
     };
   }
 }

@@ -1,0 +1,471 @@
+import { createParser, type EventSourceMessage } from 'eventsource-parser';
+import { parseEventId, type EventCursor } from '@herald/sse';
+import { parseRetryAfter } from './backoff.js';
+import { decideRetry, type StreamEnd } from './retry-policy.js';
+import type { ConnectionState, HeraldError, ResetInfo, StreamTransport } from './types.js';
+
+/** One event off the wire, from its envelope. */
+export interface StreamEvent {
+  id: string;
+  topic: string;
+  type: string;
+  data: unknown;
+  ts: number;
+}
+
+export interface EventStreamListener {
+  /** Events of one read, in id order; `lastEventId` already points past them. */
+  events(batch: StreamEvent[], receivedAt: number): void;
+  reset(info: ResetInfo): void;
+  state(state: ConnectionState): void;
+  error(error: HeraldError): void;
+  /** A stream was opened (its response's `Date` header, when readable). */
+  opened(receivedAt: number, date: string | null): void;
+}
+
+export interface EventStreamOptions {
+  baseUrl: string;
+  transport: StreamTransport;
+  tokenIn: 'header' | 'query';
+  credentials: RequestCredentials;
+  initialRetryMs: number;
+  maxRetryDelayMs: number;
+  idleTimeoutMs: number;
+  /** Called before every connect; null for no token. */
+  token: () => Promise<string | null>;
+  /** Whether `token` can return a new token (a function, not a fixed string). */
+  canRefreshToken: () => boolean;
+  fetch: typeof fetch;
+  EventSource: typeof EventSource | undefined;
+  now: () => number;
+  random: () => number;
+}
+
+/** The largest error body read from a refused request. */
+const MAX_ERROR_BODY = 4096;
+/** A frame larger than this is not Herald's (MAX_EVENT_BYTES is far smaller): stop buffering it. */
+const BUFFER_LIMIT = 16 * 1024 * 1024;
+/** A stream that stayed open this long, or carried an event, resets the backoff. */
+const STABLE_AFTER_MS = 5_000;
+
+interface Envelope {
+  topic: string;
+  type?: string;
+  data: unknown;
+  ts: number;
+}
+
+function isEnvelope(value: unknown): value is Envelope {
+  if (typeof value !== 'object' || value === null) return false;
+  const v = value as Record<string, unknown>;
+  return typeof v.topic === 'string' && typeof v.ts === 'number' && 'data' in v;
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+/**
+ * The one HTTP stream of a hub: `GET /v1/events?format=envelope` for a set of
+ * topics, read with fetch streaming and parsed by eventsource-parser, kept
+ * open across every kind of end (retry policy), always resuming with the last
+ * event id it handed on. Changing the topics reopens it at once with that id,
+ * so no event is lost or repeated across the switch.
+ */
+export class EventStream {
+  state: ConnectionState = 'idle';
+  lastEventId: string | null = null;
+  retryMs: number;
+  connects = 0;
+  reconnects = 0;
+  resubscribes = 0;
+  resets = 0;
+  connectTimeMs: number | null = null;
+
+  private topics: readonly string[] = [];
+  private eventTypes = new Set<string>();
+  private lastCursor: EventCursor | null = null;
+  private failures = 0;
+  /** The current attempt handed on at least one event. */
+  private delivered = false;
+  private running = false;
+  private closed = false;
+  /** The attempt in flight, and how it ends when we end it ourselves. */
+  private attempt: { controller: AbortController; end?: StreamEnd } | undefined;
+  private wake: (() => void) | undefined;
+  private addEventSourceType: ((type: string) => void) | undefined;
+
+  constructor(
+    private readonly options: EventStreamOptions,
+    private readonly listener: EventStreamListener,
+  ) {
+    this.retryMs = options.initialRetryMs;
+  }
+
+  /** The topics to carry: reopens the stream now if one is open or opening, else takes effect on the next attempt. */
+  setTopics(topics: readonly string[]): void {
+    this.topics = topics;
+    if (this.closed) return;
+    if (!this.running) {
+      this.running = true;
+      void this.run();
+    } else if (this.attempt) {
+      this.endAttempt({ kind: 'resubscribe' });
+    } else if (this.state === 'idle' || this.state === 'failed') {
+      this.wake?.();
+    }
+  }
+
+  /** EventSource transport: named event types to listen for (fetch sees every type anyway). */
+  listenFor(types: Iterable<string>): void {
+    for (const type of types) {
+      if (this.eventTypes.has(type)) continue;
+      this.eventTypes.add(type);
+      this.addEventSourceType?.(type);
+    }
+  }
+
+  /** A new token may fix a `failed` stream (403, expired token): try again. */
+  retryNow(): void {
+    if (this.state === 'failed') this.wake?.();
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.endAttempt({ kind: 'resubscribe' });
+    this.wake?.();
+    this.setState('closed');
+  }
+
+  private async run(): Promise<void> {
+    let previous: StreamEnd | undefined;
+    while (!this.closed) {
+      if (this.topics.length === 0) {
+        this.setState('idle');
+        await this.pause();
+        continue;
+      }
+      const end = await this.connectOnce(previous);
+      if (this.closed) break;
+      previous = end;
+      const decision = decideRetry(end, {
+        failures: this.failures,
+        retryMs: this.retryMs,
+        maxDelayMs: this.options.maxRetryDelayMs,
+        canRefreshToken: this.options.canRefreshToken(),
+        random: this.options.random,
+      });
+      if (decision.action === 'stop') {
+        this.listener.error(decision.error);
+        this.setState('failed');
+        await this.pause();
+        previous = undefined;
+        continue;
+      }
+      if (decision.error) this.listener.error(decision.error);
+      if (decision.failure) this.failures++;
+      if (decision.delayMs > 0 || end.kind !== 'resubscribe') this.setState('reconnecting');
+      if (decision.delayMs > 0) await this.pause(decision.delayMs);
+    }
+  }
+
+  /** Waits for `ms`, or (without `ms`) until woken by new topics, a retry or close. */
+  private pause(ms?: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const timer = ms === undefined ? undefined : setTimeout(done, ms);
+      const wake = (): void => done();
+      this.wake = ms === undefined ? wake : () => (this.closed ? done() : undefined);
+      function done(): void {
+        clearTimeout(timer);
+        resolve();
+      }
+    }).finally(() => {
+      this.wake = undefined;
+    });
+  }
+
+  private endAttempt(end: StreamEnd): void {
+    const attempt = this.attempt;
+    if (!attempt || attempt.end) return;
+    attempt.end = end;
+    attempt.controller.abort();
+  }
+
+  private async connectOnce(previous: StreamEnd | undefined): Promise<StreamEnd> {
+    const attempt = { controller: new AbortController() } as { controller: AbortController; end?: StreamEnd };
+    this.attempt = attempt;
+    this.setState('connecting');
+    this.delivered = false;
+    const started = this.options.now();
+    const opened = (receivedAt: number, date: string | null): void => {
+      this.connectTimeMs = receivedAt - started;
+      if (this.connects > 0) {
+        if (previous?.kind === 'resubscribe') this.resubscribes++;
+        else this.reconnects++;
+      }
+      this.connects++;
+      this.setState('open');
+      this.listener.opened(receivedAt, date);
+    };
+    try {
+      let token: string | null;
+      try {
+        token = await this.options.token();
+      } catch (error) {
+        return { kind: 'network', message: `the token function failed: ${describe(error)}` };
+      }
+      if (attempt.end) return attempt.end;
+      const end =
+        this.options.transport === 'eventsource'
+          ? await this.readEventSource(token, attempt, opened)
+          : await this.readFetch(token, attempt, opened);
+      const stable = this.delivered || this.options.now() - started >= STABLE_AFTER_MS;
+      if (this.state === 'open' && stable) this.failures = 0;
+      return end;
+    } finally {
+      this.attempt = undefined;
+    }
+  }
+
+  private url(token: string | null, lastEventIdInQuery: boolean): string {
+    const url = new URL(
+      'v1/events',
+      this.options.baseUrl.endsWith('/') ? this.options.baseUrl : `${this.options.baseUrl}/`,
+    );
+    for (const topic of this.topics) url.searchParams.append('topic', topic);
+    url.searchParams.set('format', 'envelope');
+    if (lastEventIdInQuery && this.lastEventId !== null) url.searchParams.set('lastEventId', this.lastEventId);
+    if (token !== null && (this.options.tokenIn === 'query' || lastEventIdInQuery)) {
+      url.searchParams.set('access_token', token);
+    }
+    return url.toString();
+  }
+
+  private async readFetch(
+    token: string | null,
+    attempt: { controller: AbortController; end?: StreamEnd },
+    opened: (receivedAt: number, date: string | null) => void,
+  ): Promise<StreamEnd> {
+    const headers: Record<string, string> = { accept: 'text/event-stream' };
+    if (this.lastEventId !== null) headers['last-event-id'] = this.lastEventId;
+    if (token !== null && this.options.tokenIn === 'header') headers.authorization = `Bearer ${token}`;
+    let response: Response;
+    try {
+      response = await this.options.fetch(this.url(token, false), {
+        headers,
+        signal: attempt.controller.signal,
+        cache: 'no-store',
+        credentials: this.options.credentials,
+      });
+    } catch (error) {
+      return attempt.end ?? { kind: 'network', message: describe(error) };
+    }
+    if (response.status !== 200) {
+      const message = await errorMessage(response);
+      if (response.status >= 200 && response.status < 300) {
+        return { kind: 'http', status: response.status, retryAfterMs: undefined, message };
+      }
+      return {
+        kind: 'http',
+        status: response.status,
+        retryAfterMs: parseRetryAfter(response.headers.get('retry-after'), Date.now()),
+        message,
+      };
+    }
+    const contentType = response.headers.get('content-type') ?? '';
+    if (!contentType.toLowerCase().startsWith('text/event-stream') || response.body === null) {
+      void response.body?.cancel().catch(() => undefined);
+      return { kind: 'protocol', message: `expected text/event-stream, got ${contentType || 'no content type'}` };
+    }
+    opened(this.options.now(), response.headers.get('date'));
+    return this.readBody(response.body, attempt);
+  }
+
+  private async readBody(
+    body: ReadableStream<Uint8Array>,
+    attempt: { controller: AbortController; end?: StreamEnd },
+  ): Promise<StreamEnd> {
+    const reader = body.getReader();
+    const decoder = new TextDecoder();
+    const batch: StreamEvent[] = [];
+    let closeReason: string | undefined;
+    let failed: string | undefined;
+    const parser = createParser({
+      maxBufferSize: BUFFER_LIMIT,
+      onEvent: (message) => {
+        if (closeReason !== undefined) return;
+        const reason = this.handle(message, batch);
+        if (reason !== undefined) closeReason = reason;
+      },
+      onRetry: (ms) => {
+        this.retryMs = ms;
+      },
+      onError: (error) => {
+        if (error.type === 'max-buffer-size-exceeded') failed = error.message;
+      },
+    });
+    let idle: ReturnType<typeof setTimeout> | undefined;
+    const watch = (): void => {
+      clearTimeout(idle);
+      idle = setTimeout(() => this.endAttempt({ kind: 'idle-timeout' }), this.options.idleTimeoutMs);
+    };
+    watch();
+    try {
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) return closeReason !== undefined ? { kind: 'server-close', reason: closeReason } : { kind: 'ended' };
+        watch();
+        parser.feed(decoder.decode(value, { stream: true }));
+        this.flush(batch);
+        if (failed !== undefined) return { kind: 'protocol', message: failed };
+        if (closeReason !== undefined) return { kind: 'server-close', reason: closeReason };
+      }
+    } catch (error) {
+      this.flush(batch);
+      return attempt.end ?? { kind: 'network', message: describe(error) };
+    } finally {
+      clearTimeout(idle);
+      // Ends the request when we leave early (close frame, resubscribe, protocol error).
+      attempt.controller.abort();
+      reader.releaseLock();
+    }
+  }
+
+  /**
+   * One parsed frame. Events go to `batch` (and move `lastEventId`), `reset`
+   * goes out at once after the events before it; returns the reason of an
+   * `event: close`.
+   */
+  private handle(message: EventSourceMessage, batch: StreamEvent[]): string | undefined {
+    const type = message.event ?? 'message';
+    if (type === 'close') return closeReasonOf(message.data);
+    if (type === 'reset') {
+      this.flush(batch);
+      const info = resetInfoOf(message.data, this.lastEventId);
+      if (message.id !== undefined && message.id !== '') this.advance(message.id, parseEventId(message.id));
+      this.resets++;
+      this.listener.reset(info);
+      return undefined;
+    }
+    if (message.id === undefined || message.id === '') return undefined;
+    const cursor = parseEventId(message.id);
+    // Never hand on an event twice, whatever a proxy or a replay does.
+    if (cursor && this.lastCursor && cursor.epoch === this.lastCursor.epoch && cursor.seq <= this.lastCursor.seq) {
+      return undefined;
+    }
+    let envelope: unknown;
+    try {
+      envelope = JSON.parse(message.data);
+    } catch {
+      envelope = undefined;
+    }
+    if (isEnvelope(envelope)) {
+      batch.push({
+        id: message.id,
+        topic: envelope.topic,
+        type: envelope.type ?? type,
+        data: envelope.data,
+        ts: envelope.ts,
+      });
+    } else {
+      this.listener.error({
+        kind: 'protocol',
+        message: `event ${message.id} is not an envelope; skipped`,
+        fatal: false,
+      });
+    }
+    this.advance(message.id, cursor);
+    return undefined;
+  }
+
+  private advance(id: string, cursor: EventCursor | null): void {
+    this.lastEventId = id;
+    this.lastCursor = cursor;
+  }
+
+  private flush(batch: StreamEvent[]): void {
+    if (batch.length === 0) return;
+    const events = batch.splice(0, batch.length);
+    this.delivered = true;
+    this.listener.events(events, this.options.now());
+  }
+
+  /** Where fetch cannot stream: EventSource, driven by our own reconnect policy (it cannot see statuses). */
+  private readEventSource(
+    token: string | null,
+    attempt: { controller: AbortController; end?: StreamEnd },
+    opened: (receivedAt: number, date: string | null) => void,
+  ): Promise<StreamEnd> {
+    const EventSourceClass = this.options.EventSource;
+    if (!EventSourceClass)
+      return Promise.resolve({ kind: 'protocol', message: 'neither fetch streaming nor EventSource' });
+    return new Promise<StreamEnd>((resolve) => {
+      const source = new EventSourceClass(this.url(token, true), {
+        withCredentials: this.options.credentials === 'include',
+      });
+      const batch: StreamEvent[] = [];
+      const finish = (end: StreamEnd): void => {
+        source.close();
+        this.addEventSourceType = undefined;
+        attempt.controller.signal.removeEventListener('abort', onAbort);
+        resolve(end);
+      };
+      const onAbort = (): void => finish(attempt.end ?? { kind: 'resubscribe' });
+      const onFrame = (event: MessageEvent<string>): void => {
+        const message: EventSourceMessage = { id: event.lastEventId, event: event.type, data: event.data };
+        const reason = this.handle(message, batch);
+        this.flush(batch);
+        if (reason !== undefined) finish({ kind: 'server-close', reason });
+      };
+      attempt.controller.signal.addEventListener('abort', onAbort);
+      source.onopen = () => opened(this.options.now(), null);
+      source.onerror = () => finish({ kind: 'network', message: 'the EventSource failed (status not visible)' });
+      for (const type of ['message', 'reset', 'close', ...this.eventTypes]) {
+        source.addEventListener(type, onFrame as EventListener);
+      }
+      this.addEventSourceType = (type) => source.addEventListener(type, onFrame as EventListener);
+    });
+  }
+
+  private setState(state: ConnectionState): void {
+    if (this.state === state || (this.state === 'closed' && state !== 'closed')) return;
+    this.state = state;
+    this.listener.state(state);
+  }
+}
+
+async function errorMessage(response: Response): Promise<string> {
+  let text = '';
+  try {
+    text = (await response.text()).slice(0, MAX_ERROR_BODY);
+    const body: unknown = JSON.parse(text);
+    const message = (body as { message?: unknown }).message;
+    if (typeof message === 'string') return `${response.status}: ${message}`;
+    if (Array.isArray(message)) return `${response.status}: ${message.join('; ')}`;
+  } catch {
+    // Not JSON: the status and the start of the text say enough.
+  }
+  return `${response.status} ${response.statusText}${text ? `: ${text.slice(0, 200)}` : ''}`.trim();
+}
+
+function closeReasonOf(data: string): string {
+  try {
+    const reason = (JSON.parse(data) as { reason?: unknown }).reason;
+    return typeof reason === 'string' ? reason : 'unknown';
+  } catch {
+    return 'unknown';
+  }
+}
+
+function resetInfoOf(data: string, fallbackId: string | null): ResetInfo {
+  try {
+    const body = JSON.parse(data) as { reason?: unknown; lastEventId?: unknown };
+    return {
+      reason: typeof body.reason === 'string' ? body.reason : 'history-lost',
+      lastEventId: typeof body.lastEventId === 'string' ? body.lastEventId : fallbackId,
+    };
+  } catch {
+    return { reason: 'history-lost', lastEventId: fallbackId };
+  }
+}

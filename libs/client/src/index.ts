@@ -1,0 +1,15 @@
+export { HeraldClient } from './herald-client.js';
+export type {
+  ClientMetrics,
+  ConnectionState,
+  EventHandler,
+  EventMeta,
+  HeraldClientOptions,
+  HeraldError,
+  HeraldErrorKind,
+  LatencySummary,
+  ResetInfo,
+  StreamTransport,
+  SubscribeOptions,
+  TokenSource,
+} from './types.js';

@@ -1,0 +1,70 @@
+import type { ConnectionState, HeraldError, ResetInfo, StreamTransport } from './types.js';
+
+/** Bump when the messages below change: the worker's name includes it, so old and new tabs never mix. */
+export const PROTOCOL_VERSION = 1;
+
+/** Everything the hub needs to run the stream; serializable so a tab can hand it to the worker. */
+export interface HubConfig {
+  baseUrl: string;
+  tokenIn: 'header' | 'query';
+  credentials: RequestCredentials;
+  transport: StreamTransport;
+  eventTypes: string[];
+  initialRetryMs: number;
+  maxRetryDelayMs: number;
+  idleTimeoutMs: number;
+  resubscribeDebounceMs: number;
+  tabTimeoutMs: number;
+}
+
+/** The stream's figures, pushed to every tab on each change. */
+export interface HubStats {
+  state: ConnectionState;
+  transport: StreamTransport;
+  topics: string[];
+  lastEventId: string | null;
+  connectTimeMs: number | null;
+  connects: number;
+  reconnects: number;
+  resubscribes: number;
+  resets: number;
+}
+
+/** One event for one tab, with the ids of the tab's subscriptions that want it. */
+export interface RoutedEvent {
+  subs: number[];
+  id: string;
+  topic: string;
+  type: string;
+  data: unknown;
+  ts: number;
+}
+
+export type TabMessage =
+  | {
+      kind: 'hello';
+      tab: string;
+      config: HubConfig;
+      /** A static token, or null. */
+      token: string | null;
+      /** The tab can mint tokens on request (`token-request`). */
+      tokenProvider: boolean;
+      /** A Web Lock the tab holds until it dies; granted to the worker means the tab is gone. */
+      lock: string | null;
+    }
+  | { kind: 'subscribe'; sub: number; topics: string[]; types: string[] | null; at: number }
+  | { kind: 'unsubscribe'; sub: number }
+  | { kind: 'ping' }
+  | { kind: 'bye' }
+  | { kind: 'token'; request: number; token: string | null };
+
+export type HubMessage =
+  | { kind: 'welcome'; stats: HubStats }
+  | { kind: 'stats'; stats: HubStats }
+  /** `lastEventId`: where the stream stands after these events. */
+  | { kind: 'events'; events: RoutedEvent[]; lastEventId: string | null }
+  | { kind: 'reset'; info: ResetInfo }
+  | { kind: 'error'; error: HeraldError; sub?: number }
+  | { kind: 'token-request'; request: number }
+  /** The hub no longer knows this tab (timed out, or it was in the back/forward cache): say hello again. */
+  | { kind: 'rejoin' };
