@@ -1,4 +1,5 @@
 import { DynamicModule, Module } from '@nestjs/common';
+import { AlertsModule } from './alerts/alerts.module.js';
 import { AuthModule } from './auth/auth.module.js';
 import { BrokerModule } from './broker/broker.module.js';
 import { ClientAssetsModule } from './client-assets/client-assets.module.js';
@@ -20,6 +21,7 @@ export class AppModule {
         StreamsModule,
         MonitoringModule,
         HealthModule,
+        AlertsModule,
         ClientAssetsModule,
       ],
     };

@@ -1,0 +1,158 @@
+import { BadRequestException, ValidationPipe, type Type } from '@nestjs/common';
+import { ID_PATTERN, type AlertRule, type AlertsDocument, type ChannelConfig } from './alert-model.js';
+import type { ChannelKinds } from './channels/channel-kinds.js';
+import { RULE_DEFAULTS, RuleDto } from './dto/rule.dto.js';
+
+const pipe = new ValidationPipe({ whitelist: true, forbidNonWhitelisted: true });
+
+/** Validates `value` against a DTO as the global pipe does; throws a 400 listing every problem by field. */
+export async function validateBody(dto: Type<object>, value: unknown): Promise<Record<string, unknown>> {
+  await pipe.transform(value, { type: 'body', metatype: dto });
+  return value as Record<string, unknown>;
+}
+
+/** The messages of a 400 from `validateBody`. */
+export function messagesOf(error: BadRequestException): string[] {
+  const body = error.getResponse() as { message?: unknown };
+  return Array.isArray(body.message) ? body.message.map(String) : [String(body.message ?? error.message)];
+}
+
+/** A validated channel body (secrets already restored) as it is stored. */
+export async function channelFrom(id: string, body: unknown, kinds: ChannelKinds): Promise<ChannelConfig> {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+    throw new BadRequestException(['the body must be a JSON object like {"name","kind",…}']);
+  }
+  const kind = (body as { kind?: unknown }).kind;
+  const channel = typeof kind === 'string' ? kinds.get(kind) : undefined;
+  if (!channel) throw new BadRequestException([`kind must be one of ${kinds.names.join(', ')}`]);
+  const { id: _id, name, enabled, ...settings } = await validateBody(channel.dto, body);
+  return {
+    id,
+    name: name as string,
+    kind: channel.kind,
+    enabled: (enabled as boolean | undefined) ?? true,
+    ...settings,
+  };
+}
+
+/** A validated rule body as it is stored, its channels checked against the configured ones. */
+export function ruleFrom(id: string, dto: RuleDto, channels: readonly ChannelConfig[]): AlertRule {
+  const known = new Set(channels.map((channel) => channel.id));
+  const ruleChannels = dto.channels ?? RULE_DEFAULTS.channels;
+  const unknown = ruleChannels
+    .map((channelId, index) => (known.has(channelId) ? undefined : `channels[${index}] is no channel: "${channelId}"`))
+    .filter((message) => message !== undefined);
+  if (unknown.length > 0) throw new BadRequestException(unknown);
+  return {
+    id,
+    name: dto.name,
+    metric: dto.metric,
+    op: dto.op,
+    threshold: dto.threshold,
+    forSeconds: dto.forSeconds ?? RULE_DEFAULTS.forSeconds,
+    severity: dto.severity ?? RULE_DEFAULTS.severity,
+    cooldownSeconds: dto.cooldownSeconds ?? RULE_DEFAULTS.cooldownSeconds,
+    channels: [...ruleChannels],
+    enabled: dto.enabled ?? RULE_DEFAULTS.enabled,
+  };
+}
+
+/**
+ * What a first start writes: a log channel and the built-in rules (capacity,
+ * leak, event-loop lag), all of which an operator may change or delete.
+ */
+export function defaultDocument(): AlertsDocument {
+  const channels = ['log'];
+  return {
+    version: 1,
+    revision: 1,
+    channels: [{ id: 'log', name: 'Herald log', kind: 'log', enabled: true }],
+    rules: [
+      {
+        id: 'capacity-high',
+        name: 'Connections at 90 % of MAX_CONNECTIONS',
+        metric: 'capacity_ratio',
+        op: '>=',
+        threshold: 0.9,
+        forSeconds: 0,
+        severity: 'critical',
+        cooldownSeconds: 300,
+        channels,
+        enabled: true,
+      },
+      {
+        id: 'memory-leak-suspected',
+        name: 'Memory leak suspected',
+        metric: 'memory_leak_suspected',
+        op: '>=',
+        threshold: 1,
+        forSeconds: 0,
+        severity: 'warning',
+        cooldownSeconds: 3600,
+        channels,
+        enabled: true,
+      },
+      {
+        id: 'event-loop-lag-high',
+        name: 'Event loop lag p99 above 200 ms',
+        metric: 'event_loop_lag_p99_ms',
+        op: '>=',
+        threshold: 200,
+        forSeconds: 60,
+        severity: 'warning',
+        cooldownSeconds: 600,
+        channels,
+        enabled: true,
+      },
+    ],
+  };
+}
+
+/** Thrown for a stored document that does not hold a valid configuration. */
+export class InvalidDocumentError extends Error {}
+
+/**
+ * Checks a stored document as strictly as the API checks a request, so a
+ * hand edit gone wrong stops start-up with the exact field instead of
+ * being half-applied.
+ */
+export async function parseDocument(raw: unknown, kinds: ChannelKinds): Promise<AlertsDocument> {
+  const fail = (message: string): never => {
+    throw new InvalidDocumentError(message);
+  };
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) fail('it is not a JSON object');
+  const document = raw as Partial<AlertsDocument>;
+  if (document.version !== 1) fail(`version must be 1, not ${JSON.stringify(document.version)}`);
+  if (!Number.isSafeInteger(document.revision) || (document.revision as number) < 0) {
+    fail('revision must be a whole number');
+  }
+  if (!Array.isArray(document.channels)) fail('channels must be a list');
+  if (!Array.isArray(document.rules)) fail('rules must be a list');
+
+  const channels: ChannelConfig[] = [];
+  for (const [index, stored] of (document.channels as unknown[]).entries()) {
+    const id = (stored as { id?: unknown } | null)?.id;
+    if (typeof id !== 'string' || !ID_PATTERN.test(id)) fail(`channels[${index}].id is missing or malformed`);
+    if (channels.some((channel) => channel.id === id)) fail(`channels[${index}].id "${id}" is used twice`);
+    channels.push(await guard(`channels[${index}]`, () => channelFrom(id as string, stored, kinds)));
+  }
+  const rules: AlertRule[] = [];
+  for (const [index, stored] of (document.rules as unknown[]).entries()) {
+    const id = (stored as { id?: unknown } | null)?.id;
+    if (typeof id !== 'string' || !ID_PATTERN.test(id)) fail(`rules[${index}].id is missing or malformed`);
+    if (rules.some((rule) => rule.id === id)) fail(`rules[${index}].id "${id}" is used twice`);
+    const dto = await guard(`rules[${index}]`, () => validateBody(RuleDto, stored));
+    rules.push(await guard(`rules[${index}]`, async () => ruleFrom(id as string, dto as unknown as RuleDto, channels)));
+  }
+  return { version: 1, revision: document.revision as number, channels, rules };
+}
+
+async function guard<T>(where: string, check: () => Promise<T>): Promise<T> {
+  try {
+    return await check();
+  } catch (error) {
+    if (error instanceof BadRequestException)
+      throw new InvalidDocumentError(`${where}: ${messagesOf(error).join('; ')}`);
+    throw error;
+  }
+}

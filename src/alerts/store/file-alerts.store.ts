@@ -1,0 +1,80 @@
+import { randomBytes } from 'node:crypto';
+import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
+import type { AlertsDocument } from '../alert-model.js';
+import { AlertsStoreError, type AlertsStore } from './alerts-store.js';
+
+function reason(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+/**
+ * One JSON file, replaced atomically: the new content goes to a temporary file
+ * in the same directory, is fsynced, then renamed over the old one (and the
+ * directory fsynced), so a crash at any point leaves the old or the new file,
+ * never a mix.
+ */
+export class FileAlertsStore implements AlertsStore {
+  readonly shared = false;
+  readonly path: string;
+
+  constructor(path: string) {
+    this.path = resolve(path);
+  }
+
+  get location(): string {
+    return `file ${this.path}`;
+  }
+
+  async load(): Promise<unknown> {
+    let text: string;
+    try {
+      text = await readFile(this.path, 'utf8');
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw new AlertsStoreError(`alerts store ${this.path} cannot be read: ${reason(error)}`);
+    }
+    try {
+      return JSON.parse(text) as unknown;
+    } catch (error) {
+      throw new AlertsStoreError(
+        `alerts store ${this.path} is not valid JSON (${reason(error)}); it may have been cut short. ` +
+          'Fix it, restore a backup, or move it away to start over with the default rules',
+      );
+    }
+  }
+
+  async save(document: AlertsDocument): Promise<void> {
+    const temporary = `${this.path}.${process.pid}-${randomBytes(4).toString('hex')}.tmp`;
+    try {
+      await mkdir(dirname(this.path), { recursive: true });
+      const file = await open(temporary, 'w', 0o600);
+      try {
+        await file.writeFile(JSON.stringify(document, null, 2) + '\n');
+        await file.sync();
+      } finally {
+        await file.close();
+      }
+      await rename(temporary, this.path);
+      await this.syncDirectory();
+    } catch (error) {
+      await rm(temporary, { force: true });
+      throw new AlertsStoreError(`alerts store ${this.path} cannot be written: ${reason(error)}`);
+    }
+  }
+
+  async close(): Promise<void> {}
+
+  /** Makes the rename itself durable; some platforms cannot fsync a directory, which is fine there. */
+  private async syncDirectory(): Promise<void> {
+    let directory;
+    try {
+      directory = await open(dirname(this.path), 'r');
+      await directory.sync();
+    } catch {
+      return;
+    } finally {
+      await directory?.close();
+    }
+  }
+}

@@ -1,0 +1,69 @@
+import { Redis } from 'ioredis';
+import type { AlertsDocument } from '../alert-model.js';
+import { AlertsStoreError, StoreConflictError, type AlertsStore } from './alerts-store.js';
+
+/**
+ * Compare-and-set on the revision, so two instances writing at once cannot
+ * lose each other's update. Returns -1 when written, else the stored revision.
+ */
+const SAVE_IF_UNCHANGED = `
+local stored = tonumber(redis.call('HGET', KEYS[1], 'revision') or '0')
+if stored ~= tonumber(ARGV[1]) - 1 then return stored end
+redis.call('HSET', KEYS[1], 'revision', ARGV[1], 'document', ARGV[2])
+return -1`;
+
+function reason(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+/** The configuration in one Redis hash (`<prefix>alerts`: revision, document), shared by every instance. */
+export class RedisAlertsStore implements AlertsStore {
+  readonly shared = true;
+  readonly key: string;
+  private readonly client: Redis;
+
+  constructor(redisUrl: string, keyPrefix: string) {
+    this.key = `${keyPrefix}alerts`;
+    this.client = new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: 2, connectTimeout: 5_000 });
+    // Failures surface on the commands; without a listener ioredis would print each reconnect error.
+    this.client.on('error', () => undefined);
+  }
+
+  get location(): string {
+    return `redis key ${this.key}`;
+  }
+
+  async load(): Promise<unknown> {
+    let document: string | null;
+    try {
+      document = await this.client.hget(this.key, 'document');
+    } catch (error) {
+      throw new AlertsStoreError(`alerts store ${this.location} cannot be read: ${reason(error)}`);
+    }
+    if (document === null) return undefined;
+    try {
+      return JSON.parse(document) as unknown;
+    } catch (error) {
+      throw new AlertsStoreError(`alerts store ${this.location} is not valid JSON (${reason(error)})`);
+    }
+  }
+
+  async save(document: AlertsDocument): Promise<void> {
+    let answer: unknown;
+    try {
+      answer = await this.client.eval(SAVE_IF_UNCHANGED, 1, this.key, document.revision, JSON.stringify(document));
+    } catch (error) {
+      throw new AlertsStoreError(`alerts store ${this.location} cannot be written: ${reason(error)}`);
+    }
+    if (answer !== -1) {
+      throw new StoreConflictError(
+        `alerts store ${this.location} is at revision ${String(answer)}, not ${document.revision - 1}`,
+      );
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.client.status === 'ready') await this.client.quit();
+    else this.client.disconnect();
+  }
+}
