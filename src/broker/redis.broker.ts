@@ -20,7 +20,7 @@ import { CATCH_UP_SCRIPT, PUBLISH_SCRIPT, REPLAY_SCRIPT, type LuaScript } from '
 import { parseRedisUrl, redactRedisUrl } from './redis-url.js';
 
 /** A publish or replay that takes longer than this answers 503 rather than hanging the request. */
-const COMMAND_TIMEOUT_MS = 2_000;
+const COMMAND_TIMEOUT_MS = 5_000;
 const CONNECT_TIMEOUT_MS = 2_000;
 /** How long start-up waits for Redis before it goes on without it (and keeps retrying). */
 const STARTUP_WAIT_MS = 2_000;
@@ -147,9 +147,10 @@ export class RedisBroker implements EventBroker, OnModuleInit, OnApplicationShut
     await up;
     if (!this.connected || this.feed !== 'live') {
       this.logger.warn({
-        msg: 'redis unreachable at start; retrying in the background (readiness is down meanwhile)',
+        msg: 'redis unreachable at start',
         url: redactRedisUrl(this.config.redisUrl),
         error: this.lastError,
+        effect: 'retrying in the background; readiness is down meanwhile',
       });
     }
   }
@@ -321,7 +322,7 @@ export class RedisBroker implements EventBroker, OnModuleInit, OnApplicationShut
       if (!this.connected || this.closing) return;
       this.connected = false;
       this.count('connection-lost');
-      this.logger.warn({ msg: 'redis connection lost; publishes answer 503 until it is back', link: 'command' });
+      this.logger.warn({ msg: 'redis connection lost', link: 'command', effect: 'publishes answer 503' });
     });
   }
 
@@ -339,8 +340,9 @@ export class RedisBroker implements EventBroker, OnModuleInit, OnApplicationShut
       this.feedLostAt = Date.now();
       this.count('live-feed-lost');
       this.logger.warn({
-        msg: 'redis live feed lost; events wait in history until it is back',
+        msg: 'redis live feed lost',
         lastLiveSeq: this.feedSeq,
+        effect: 'events wait in history until it is back',
       });
     });
   }
@@ -434,7 +436,7 @@ export class RedisBroker implements EventBroker, OnModuleInit, OnApplicationShut
       });
       this.feedLostAt = undefined;
     } else if (recovered > 0) {
-      this.logger.log({ msg: 'redis live feed filled a gap from history', recoveredEvents: recovered, fromSeq });
+      this.logger.log({ msg: 'redis live feed filled a gap', recoveredEvents: recovered, fromSeq });
     }
   }
 
@@ -500,7 +502,7 @@ export class RedisBroker implements EventBroker, OnModuleInit, OnApplicationShut
   private restartFeed(epoch: string, seq: number): void {
     const previous = this.feedEpoch;
     this.count('epoch-changed');
-    this.logger.warn({ msg: 'redis lost its data: history starts over in a new epoch', previous, epoch });
+    this.logger.warn({ msg: 'redis epoch changed', previous, epoch, effect: 'history starts over' });
     this.loss({ epoch, seq, topics: null });
   }
 
@@ -509,7 +511,8 @@ export class RedisBroker implements EventBroker, OnModuleInit, OnApplicationShut
     this.feedSeq = loss.seq;
     this.count('history-lost');
     this.logger.warn({
-      msg: 'live feed skipped history that redis no longer holds',
+      msg: 'redis history lost',
+      effect: 'the live feed skips events redis no longer holds',
       epoch: loss.epoch,
       seq: loss.seq,
       topics: loss.topics ?? 'all',

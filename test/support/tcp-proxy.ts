@@ -15,6 +15,11 @@ export class TcpProxy {
     private readonly targetPort: number,
   ) {}
 
+  /** Whether it accepts connections now. */
+  get listening(): boolean {
+    return this.server !== undefined;
+  }
+
   /** Accepts and relays connections (on the same port as before, if it ran before). */
   async open(): Promise<void> {
     const server = createServer((client) => {
