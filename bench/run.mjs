@@ -39,11 +39,11 @@ const PLAN = {
   full: {
     idleSteps: [1_000, 10_000, 'max'],
     fanout: [
-      { subscribers: 1_000, start: 10_000, factor: 1.5, refine: 2, durationMs: 4_000 },
-      { subscribers: 10_000, start: 10_000, factor: 1.5, refine: 2, durationMs: 4_000 },
+      { subscribers: 1_000, start: 10_000, factor: 1.5, refine: 1, durationMs: 3_000 },
+      { subscribers: 10_000, start: 10_000, factor: 1.5, refine: 1, durationMs: 3_000 },
     ],
     storm: { count: 20_000, concurrency: 2_000, maxConnections: 10_000 },
-    churn: { cycles: 100_000, warmup: 5_000, concurrency: 200 },
+    churn: { cycles: 100_000, warmup: 5_000, concurrency: 200, maxDurationMs: 180_000 },
     monitoring: { subscribers: 1_000, rounds: 2, durationMs: 5_000 },
   },
 }[mode];
@@ -142,7 +142,7 @@ async function measureHeraldOnly(definition, clients) {
   server = await startServer(definition, { tag: '-churn' });
   extra.churn = await churn(server, clients, churnPlan);
   log(
-    `Herald churn: ${extra.churn.completed}/${extra.churn.cycles} cycles at ${extra.churn.cyclesPerSecond}/s, RSS ` +
+    `Herald churn: ${extra.churn.completed}/${extra.churn.attempted} of ${extra.churn.cycles} cycles at ${extra.churn.cyclesPerSecond}/s, RSS ` +
       `${extra.churn.rssBeforeMb.toFixed(1)} → ${extra.churn.rssAfterMb.toFixed(1)} MB, heap ` +
       `${extra.churn.heapBeforeMb.toFixed(1)} → ${extra.churn.heapAfterMb.toFixed(1)} MB`,
   );

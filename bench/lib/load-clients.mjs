@@ -43,7 +43,7 @@ export class LoadClients {
    * Opens `count` connections spread evenly over the processes. `mode: 'hold'`
    * keeps every 200 open; `'cycle'` closes each as soon as its head arrives (churn).
    */
-  async open({ host, port, paths, count, concurrency = 500, mode = 'hold', timeoutMs = 10_000 }) {
+  async open({ host, port, paths, count, concurrency = 500, mode = 'hold', timeoutMs = 10_000, maxDurationMs = 0 }) {
     const n = this.children.length;
     const results = await this.all('open', (entry, k) => ({
       host,
@@ -51,6 +51,7 @@ export class LoadClients {
       paths,
       mode,
       timeoutMs,
+      maxDurationMs,
       addresses: entry.addresses,
       count: Math.floor(count / n) + (k < count % n ? 1 : 0),
       concurrency: Math.max(1, Math.round(concurrency / n)),

@@ -215,16 +215,17 @@ export async function connectionStorm(server, clients, { count, concurrency, adm
 }
 
 /**
- * Churn: `cycles` connect → 200 → disconnect, after a warm-up; RSS and heap
- * (after a full GC) are compared with the warmed-up baseline.
+ * Churn: `cycles` connect → 200 → disconnect (fewer if `maxDurationMs` runs
+ * out first), after a warm-up; RSS and heap (after a full GC) are compared
+ * with the warmed-up baseline.
  */
-export async function churn(server, clients, { cycles, warmup, concurrency }) {
+export async function churn(server, clients, { cycles, warmup, concurrency, maxDurationMs }) {
   const spec = { host: server.host, port: server.port, paths: [eventsPath('bench/churn')], concurrency, mode: 'cycle' };
   await clients.open({ ...spec, count: warmup });
   await sleep(1_000);
   const before = await serverMemory(server);
   const cpu = new CpuWindow(server.pid, SERVER_CORE).start();
-  const result = await clients.open({ ...spec, count: cycles });
+  const result = await clients.open({ ...spec, count: cycles, maxDurationMs });
   const usage = cpu.stop();
   await sleep(3_000);
   const after = await serverMemory(server);
@@ -232,9 +233,10 @@ export async function churn(server, clients, { cycles, warmup, concurrency }) {
   const heapGrowth = before.heapUsed ? (after.heapUsed - before.heapUsed) / before.heapUsed : null;
   return {
     cycles,
+    attempted: result.attempted,
     completed: result.established,
     outcomes: result.outcomes,
-    cyclesPerSecond: Math.round(cycles / (result.elapsedMs / 1000)),
+    cyclesPerSecond: Math.round(result.attempted / (result.elapsedMs / 1000)),
     serverCpuPercent: usage.serverCpuPercent,
     otherLoadPercent: usage.otherPercent,
     rssBeforeMb: before.rss / 1048576,

@@ -9,7 +9,8 @@ import { fileURLToPath } from 'node:url';
 import { Publisher } from './publisher.mjs';
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-export const WORK_DIR = join(ROOT, '.tmp', 'bench');
+/** Scratch space (logs, the compiled naive baseline, profiles); BENCH_WORK_DIR moves it (give it a node_modules). */
+export const WORK_DIR = process.env.BENCH_WORK_DIR ?? join(ROOT, '.tmp', 'bench');
 export const PUBLISH_TOKEN = 'bench-publisher-token-0123456789';
 const ADMIN_TOKEN = 'bench-admin-token-0123456789abcdef';
 const PROBE = new URL('./server-probe.mjs', import.meta.url).href;
@@ -137,14 +138,19 @@ export class RunningServer {
     return this.exited === null;
   }
 
-  /** Heap and RSS after a full GC in the server (via the preloaded probe). */
-  memory() {
+  /** Asks the preloaded probe (server-probe.mjs); resolves to null if the server is gone. */
+  probe(op, fields = {}) {
     if (!this.alive) return Promise.resolve(null);
     const id = ++this.nextId;
     return new Promise((resolve) => {
       this.waiting.set(id, resolve);
-      this.child.send({ id, op: 'memory' });
+      this.child.send({ id, op, ...fields });
     });
+  }
+
+  /** Heap and RSS after a full GC in the server. */
+  memory() {
+    return this.probe('memory');
   }
 
   /** Open file descriptors of the server process. */

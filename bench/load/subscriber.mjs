@@ -117,6 +117,8 @@ class Batch {
     this.count = spec.count;
     this.concurrency = spec.concurrency;
     this.timeoutMs = spec.timeoutMs;
+    /** No new connection is started after this (a bound on the run's length). */
+    this.deadline = spec.maxDurationMs ? Date.now() + spec.maxDurationMs : Infinity;
     this.requests = spec.paths.map((path) =>
       Buffer.from(
         `GET ${path} HTTP/1.1\r\nHost: ${spec.host}:${spec.port}\r\nAccept: text/event-stream\r\n\r\n`,
@@ -136,6 +138,7 @@ class Batch {
   }
 
   next() {
+    if (this.started < this.count && Date.now() > this.deadline) this.count = this.started;
     if (this.started >= this.count) return;
     const stream = new Stream(this, this.started++);
     this.open++;
