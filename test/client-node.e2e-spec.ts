@@ -2,6 +2,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/glob
 import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import { HeraldClient, type ClientMetrics, type EventMeta, type HeraldError, type ResetInfo } from '@herald/client';
+import { signJwt } from '../src/auth/jwt.js';
 import type { ConnectionView } from '../src/streams/connection-registry.js';
 import {
   ADMIN_TOKEN,
@@ -162,5 +163,72 @@ describe('Node client against the real app', () => {
     await eventually(() => positions.length === 2 && later.length === 1, 5_000, 'events after the resubscribe');
     expect(positions).toEqual([{ lat: 1 }, { lat: 2 }]);
     expect(client.metrics()).toMatchObject({ resubscribes: 1, reconnects: 0, shared: false });
+  });
+});
+
+describe('Node client with subscriber auth (JWT)', () => {
+  const SECRET = 'client-e2e-jwt-secret-0123456789abcdef';
+  let herald: RunningHerald;
+  const clients: HeraldClient[] = [];
+  beforeAll(async () => {
+    herald = await startHerald({ JWT_SECRET: SECRET, RETRY_MS: '50' });
+  });
+  afterEach(() => clients.splice(0).forEach((client) => client.close()));
+  afterAll(() => herald.close());
+
+  const token = (topics: string[], ttlSeconds = 60): string =>
+    signJwt({ topics, exp: Math.floor(Date.now() / 1_000) + ttlSeconds }, SECRET);
+
+  it.each(['header', 'query'] as const)('sends a static token in the %s and receives', async (tokenIn) => {
+    const client = new HeraldClient(herald.url, { token: token(['jwt/*']), tokenIn });
+    clients.push(client);
+    const got: string[] = [];
+    client.subscribe('jwt/a', (_data, meta) => got.push(meta.id));
+    await eventually(() => client.state === 'open', 5_000, 'open');
+    const id = await publishOk(herald, 'jwt/a', 1);
+    await eventually(() => got.length === 1, 5_000, 'the event');
+    expect(got).toEqual([id]);
+  });
+
+  it('refuses a topic the token does not allow, without breaking the stream of the others', async () => {
+    const client = new HeraldClient(herald.url, { token: token(['jwt/*']), resubscribeDebounceMs: 5 });
+    clients.push(client);
+    const errors: HeraldError[] = [];
+    client.on('error', (error) => errors.push(error));
+    const got: string[] = [];
+    client.subscribe('jwt/b', (_data, meta) => got.push(meta.topic));
+    client.subscribe('payroll', () => undefined);
+    await eventually(() => client.state === 'open', 5_000, 'open');
+    expect(errors).toEqual([expect.objectContaining({ kind: 'subscription', fatal: true, topics: ['payroll'] })]);
+    await publishOk(herald, 'jwt/b', 1);
+    await eventually(() => got.length === 1, 5_000, 'the allowed topic');
+  });
+
+  it('stops on 401 with no token, and resumes with a fresh token after token-expired', async () => {
+    const anonymous = new HeraldClient(herald.url);
+    clients.push(anonymous);
+    const refused: HeraldError[] = [];
+    anonymous.on('error', (error) => refused.push(error));
+    anonymous.subscribe('jwt/c', () => undefined);
+    await eventually(() => anonymous.state === 'failed', 5_000, 'failed');
+    expect(refused[0]).toMatchObject({ kind: 'auth', status: 401, fatal: true });
+
+    let minted = 0;
+    const client = new HeraldClient(herald.url, {
+      token: () => {
+        minted++;
+        return token(['jwt/*'], 1);
+      },
+    });
+    clients.push(client);
+    const got: string[] = [];
+    client.subscribe('jwt/c', (_data, meta) => got.push(meta.id));
+    await eventually(() => client.state === 'open', 5_000, 'open');
+    const ids = [await publishOk(herald, 'jwt/c', 1)];
+    // The 1 s token expires: Herald closes with `token-expired`, the client mints a new one and resumes.
+    await eventually(() => minted >= 2 && client.state === 'open', 5_000, 'a fresh token');
+    ids.push(await publishOk(herald, 'jwt/c', 2));
+    await eventually(() => got.length === 2, 5_000, 'both events');
+    expect(got).toEqual(ids);
   });
 });

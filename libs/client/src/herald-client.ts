@@ -63,9 +63,9 @@ function randomId(): string {
   return `${Date.now().toString(36)}${Math.random().toString(36).slice(2)}`;
 }
 
-function positive(name: string, value: number | undefined, fallback: number): number {
+function option(name: string, value: number | undefined, fallback: number, min = 0): number {
   if (value === undefined) return fallback;
-  if (!Number.isFinite(value) || value < 0) throw new TypeError(`HeraldClient: ${name} must be a number ≥ 0`);
+  if (!Number.isFinite(value) || value < min) throw new TypeError(`HeraldClient: ${name} must be a number ≥ ${min}`);
   return value;
 }
 
@@ -115,11 +115,11 @@ export class HeraldClient {
       credentials: options.credentials ?? 'same-origin',
       transport,
       eventTypes,
-      initialRetryMs: positive('initialRetryMs', options.initialRetryMs, 1_000),
-      maxRetryDelayMs: positive('maxRetryDelayMs', options.maxRetryDelayMs, 30_000),
-      idleTimeoutMs: positive('idleTimeoutMs', options.idleTimeoutMs, 45_000),
-      resubscribeDebounceMs: positive('resubscribeDebounceMs', options.resubscribeDebounceMs, 25),
-      tabTimeoutMs: positive('tabTimeoutMs', options.tabTimeoutMs, 90_000),
+      initialRetryMs: option('initialRetryMs', options.initialRetryMs, 1_000),
+      maxRetryDelayMs: option('maxRetryDelayMs', options.maxRetryDelayMs, 30_000, 100),
+      idleTimeoutMs: option('idleTimeoutMs', options.idleTimeoutMs, 45_000, 1_000),
+      resubscribeDebounceMs: option('resubscribeDebounceMs', options.resubscribeDebounceMs, 25),
+      tabTimeoutMs: option('tabTimeoutMs', options.tabTimeoutMs, 90_000, 1_000),
     };
     this.stats = {
       state: 'idle',
@@ -228,7 +228,7 @@ export class HeraldClient {
           onMessage,
           () => this.fallBackToLocal(),
           () => this.rejoin('rejoined'),
-          positive('tabHeartbeatMs', options.tabHeartbeatMs, 10_000),
+          option('tabHeartbeatMs', options.tabHeartbeatMs, 10_000, 100),
         );
       } catch {
         // A cross-origin worker URL or a blocked worker: one stream in this page instead.

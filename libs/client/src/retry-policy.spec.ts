@@ -54,6 +54,11 @@ describe('decideRetry', () => {
     expect(delays).toEqual([999, 1_999, 3_999, 7_999, 9_999]);
   });
 
+  it('keeps a floor under the backoff when Herald says retry: 0', () => {
+    const decision = decideRetry({ kind: 'network', message: 'down' }, ctx({ retryMs: 0, random: () => 0.999999 }));
+    expect(decision).toMatchObject({ action: 'retry', delayMs: 99 });
+  });
+
   it('never waits less than Retry-After, whatever the backoff state', () => {
     const end: StreamEnd = { kind: 'http', status: 503, retryAfterMs: 5_000, message: '' };
     const decision = decideRetry(end, ctx({ failures: 0, random: () => 0 }));

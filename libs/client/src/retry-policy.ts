@@ -27,6 +27,9 @@ export interface RetryContext {
   random: () => number;
 }
 
+/** A floor under the backoff base, so a `retry: 0` cannot turn a dead server into a hot loop. */
+const MIN_BACKOFF_BASE_MS = 100;
+
 export type RetryDecision =
   { action: 'retry'; delayMs: number; failure: boolean; error?: HeraldError } | { action: 'stop'; error: HeraldError };
 
@@ -38,7 +41,8 @@ export type RetryDecision =
  * wait at least `Retry-After`. Errors a retry cannot fix stop the stream.
  */
 export function decideRetry(end: StreamEnd, ctx: RetryContext): RetryDecision {
-  const backoff = (): number => fullJitterDelay(ctx.failures, ctx.retryMs, ctx.maxDelayMs, ctx.random);
+  const base = Math.max(ctx.retryMs, MIN_BACKOFF_BASE_MS);
+  const backoff = (): number => fullJitterDelay(ctx.failures, base, ctx.maxDelayMs, ctx.random);
   switch (end.kind) {
     case 'resubscribe':
       return { action: 'retry', delayMs: 0, failure: false };

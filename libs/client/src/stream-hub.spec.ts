@@ -129,6 +129,22 @@ describe('StreamHub', () => {
     expect(b.received).toEqual(['1:new']);
   });
 
+  it('does not reconnect for a burst that ends with the same union', async () => {
+    const { hub, herald } = setup();
+    const [a, b] = [new FakeTab('a'), new FakeTab('b')];
+    hello(hub, a);
+    subscribe(hub, a, 1, ['a']);
+    await until(() => hub.stats().state === 'open');
+    // Tab a reloads: its topics leave and come back (as tab b) within the debounce.
+    hub.receive(a, { kind: 'bye' });
+    hello(hub, b);
+    subscribe(hub, b, 1, ['a']);
+    await sleep(60);
+    expect(herald.requests).toHaveLength(1);
+    herald.event('a', 'still here');
+    await until(() => b.received.length === 1);
+  });
+
   it('drops the topics of a tab that says bye, and of one whose lock was released', async () => {
     const { hub, herald } = setup();
     const [a, b, c] = [new FakeTab('a'), new FakeTab('b'), new FakeTab('c')];

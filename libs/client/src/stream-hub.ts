@@ -54,6 +54,8 @@ export class StreamHub {
   private staticToken: string | null = null;
   private allowedTopics: string[] | undefined;
   private resubscribeTimer: ReturnType<typeof setTimeout> | undefined;
+  /** The topics last handed to the stream, joined. */
+  private appliedTopics = '';
   private nextTokenRequest = 0;
   private readonly tokenRequests = new Map<number, (token: string | null) => void>();
 
@@ -215,7 +217,11 @@ export class StreamHub {
     clearTimeout(this.resubscribeTimer);
     this.resubscribeTimer = setTimeout(() => {
       this.resubscribeTimer = undefined;
-      this.stream.setTopics(this.union.topics());
+      const topics = this.union.topics();
+      // A burst that ends where it started (a tab reloading) needs no reconnect.
+      if (topics.join('\n') === this.appliedTopics) return;
+      this.appliedTopics = topics.join('\n');
+      this.stream.setTopics(topics);
       this.broadcastStats();
     }, this.config.resubscribeDebounceMs);
   }
