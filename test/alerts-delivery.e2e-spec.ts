@@ -144,6 +144,25 @@ describe('Alerts: real notifications to real receivers, driven by real connectio
       instance: `${hostname()}:${herald.port}`,
     });
 
+    // Monitoring shows it: `/status` lists it as active, the dashboard feed in its recent alerts.
+    const startedAt = (firing.json as Notification).startedAt;
+    const status = await request<{ alerts: { active: unknown[] } }>(`${herald.url}/status`);
+    expect(status.body.alerts.active).toContainEqual({
+      ruleId,
+      name: 'Someone is listening',
+      severity: 'critical',
+      value: 1,
+      startedAt,
+    });
+    const dashboard = new RawSseClient(`${herald.url}/dashboard/stream`, {
+      headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
+    });
+    clients.push(dashboard);
+    const frames = await dashboard.waitForEvents(2);
+    const snapshot = JSON.parse(frames.find((frame) => frame.event === 'snapshot')?.data ?? '{}');
+    expect(snapshot.recentAlerts[0]).toMatchObject({ status: 'firing', rule: { id: ruleId }, startedAt });
+    dashboard.close();
+
     stream.close();
     const [, resolved] = await http.waitFor('/signed', 2);
     verifySignature(resolved, SECRET);
@@ -154,6 +173,9 @@ describe('Alerts: real notifications to real receivers, driven by real connectio
     expect(Date.parse(body.resolvedAt as string)).toBeGreaterThan(Date.parse(body.startedAt));
     // One delivery id per notification, shared by its retries only.
     expect(firing.headers['x-herald-delivery']).not.toBe(resolved.headers['x-herald-delivery']);
+
+    const after = await request<{ alerts: { active: Array<{ ruleId: string }> } }>(`${herald.url}/status`);
+    expect(after.body.alerts.active.map((alert) => alert.ruleId)).not.toContain(ruleId);
 
     const entries = await history(ruleId);
     expect(entries.map((entry) => entry.status)).toEqual(['resolved', 'firing']);

@@ -430,6 +430,34 @@ describe('Alerts: the configuration survives restarts; a damaged store stops sta
     }
   });
 
+  it('a process killed in the middle of writing leaves the previous or the next file, never a broken one', async () => {
+    const storeModule = new URL('../dist/src/alerts/store/file-alerts.store.js', import.meta.url).href;
+    expect(existsSync(fileURLToPath(storeModule))).toBe(true);
+    const storePath = join(dir, 'killed', 'alerts.json');
+    // Saves documents of two very different sizes back to back, as fast as it can, until killed.
+    const writer = `
+      const { FileAlertsStore } = await import(${JSON.stringify(storeModule)});
+      const store = new FileAlertsStore(${JSON.stringify(storePath)});
+      const doc = (revision, count) => ({ version: 1, revision, rules: [], channels: Array.from({ length: count },
+        (_, i) => ({ id: 'c' + i, name: 'x'.repeat(500), kind: 'log', enabled: true })) });
+      for (let revision = 1; ; revision++) {
+        await store.save(doc(revision, revision % 2 ? 2000 : 3));
+        if (revision === 2) process.stdout.write('writing\\n');
+      }`;
+    for (let round = 0; round < 5; round++) {
+      const child = spawn(process.execPath, ['--input-type=module', '-e', writer]);
+      await new Promise<void>((resolve, reject) => {
+        child.stdout.once('data', () => resolve());
+        child.once('exit', (code) => reject(new Error(`the writer exited early (${code})`)));
+      });
+      await new Promise((resolve) => setTimeout(resolve, 20 + Math.random() * 200));
+      child.kill('SIGKILL');
+      await new Promise((resolve) => child.once('exit', resolve));
+      const stored = JSON.parse(await readFile(storePath, 'utf8')) as { revision: number; channels: unknown[] };
+      expect(stored.channels).toHaveLength(stored.revision % 2 ? 2000 : 3);
+    }
+  });
+
   const main = fileURLToPath(new URL('../dist/main.js', import.meta.url));
   it('the built server exits with code 1 and a first stderr line naming the damaged file', async () => {
     expect(existsSync(main)).toBe(true);

@@ -9,6 +9,7 @@ import {
   ServiceUnavailableException,
 } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { AlertRule, AlertsDocument, ChannelConfig } from './alert-model.js';
 import { channelFrom, defaultDocument, InvalidDocumentError, parseDocument, ruleFrom } from './alerts-document.js';
 import { ChannelKinds } from './channels/channel-kinds.js';
@@ -17,8 +18,13 @@ import { ALERTS_STORE, AlertsStoreError, StoreConflictError, type AlertsStore } 
 
 type Edit<T> = (document: AlertsDocument) => Promise<{ document: Omit<AlertsDocument, 'revision'>; result: T }>;
 
-/** A shared store may be written by another instance between our read and our write; then we re-read and redo. */
-const CONFLICT_RETRIES = 5;
+/**
+ * A shared store may be written by another instance between our read and our
+ * write; then we re-read and redo, after a random pause so that two busy
+ * instances stop colliding. Each conflict means another write succeeded.
+ */
+const CONFLICT_RETRIES = 20;
+const CONFLICT_PAUSE_MS = 10;
 
 function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -187,6 +193,7 @@ export class AlertsConfigService implements OnModuleDestroy {
           return result;
         } catch (error) {
           if (error instanceof StoreConflictError && attempt < CONFLICT_RETRIES) {
+            await sleep(Math.random() * CONFLICT_PAUSE_MS * attempt);
             this.document = (await this.read()) ?? this.document;
             continue;
           }

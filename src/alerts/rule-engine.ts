@@ -39,6 +39,8 @@ export class RuleEngine {
     for (const rule of rules) {
       current.add(rule.id);
       const alert = this.live.get(rule.id);
+      // An edited rule is judged, and reported, by what it says now.
+      if (alert) alert.rule = rule;
       if (!rule.enabled) {
         if (alert) this.end(alert, alert.value, at, transitions);
         continue;
@@ -56,7 +58,6 @@ export class RuleEngine {
         if (rule.forSeconds === 0) this.fire(pending, at, transitions);
         continue;
       }
-      alert.rule = rule;
       alert.value = value;
       if (alert.phase === 'pending' && at - alert.since >= rule.forSeconds * 1000) this.fire(alert, at, transitions);
     }
