@@ -46,6 +46,7 @@ describeWith(available, `Redis at ${REDIS_URL}`)('Alerts: the configuration in R
     try {
       expect(store.location).toBe(`redis key ${prefix}direct:alerts`);
       expect(await store.load()).toBeUndefined();
+      expect(await store.revision()).toBe(0);
       await store.save(document(1, ['a']));
       expect(await store.load()).toEqual(document(1, ['a']));
       // A writer that read revision 0 (a stale copy) loses, and the stored document is untouched.
@@ -53,6 +54,7 @@ describeWith(available, `Redis at ${REDIS_URL}`)('Alerts: the configuration in R
       await expect(store.save(document(5, ['b']))).rejects.toThrow('is at revision 1, not 4');
       await store.save(document(2, ['a', 'c']));
       expect(await store.load()).toEqual(document(2, ['a', 'c']));
+      expect(await store.revision()).toBe(2);
     } finally {
       await store.close();
     }

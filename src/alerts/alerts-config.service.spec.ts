@@ -32,6 +32,9 @@ class SharedMemoryStore implements AlertsStore {
     await new Promise((resolve) => setTimeout(resolve, 1));
     return this.stored === undefined ? undefined : JSON.parse(this.stored);
   }
+  async revision(): Promise<number> {
+    return this.stored === undefined ? 0 : (JSON.parse(this.stored) as AlertsDocument).revision;
+  }
   async save(document: AlertsDocument): Promise<void> {
     await new Promise((resolve) => setTimeout(resolve, 1));
     if (this.failing) throw new AlertsStoreError('alerts store memory cannot be written: disk full');

@@ -79,7 +79,8 @@ export class AlertsConfigService implements OnModuleDestroy {
     this.refreshing = true;
     await this.serialize(async () => {
       try {
-        const stored = await this.read();
+        const changed = (await this.store.revision()) > this.document.revision;
+        const stored = changed ? await this.read() : undefined;
         if (stored && stored.revision > this.document.revision) this.document = stored;
         this.lastRefreshProblem = undefined;
       } catch (error) {

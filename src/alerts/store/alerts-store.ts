@@ -11,6 +11,8 @@ export interface AlertsStore {
   readonly shared: boolean;
   /** The stored document as parsed JSON (validated by the caller), or undefined when none was ever saved. */
   load(): Promise<unknown>;
+  /** The stored revision (0 when none), so a shared store is re-read only when it changed. */
+  revision(): Promise<number>;
   /**
    * Writes `document` whole. A shared store writes it only if the stored
    * revision is still `document.revision - 1`, else throws `StoreConflictError`.

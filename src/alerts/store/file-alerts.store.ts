@@ -44,6 +44,12 @@ export class FileAlertsStore implements AlertsStore {
     }
   }
 
+  /** Only this process writes the file, so it is never re-read; the revision is in the document. */
+  async revision(): Promise<number> {
+    const document = (await this.load()) as Partial<AlertsDocument> | undefined;
+    return typeof document?.revision === 'number' ? document.revision : 0;
+  }
+
   async save(document: AlertsDocument): Promise<void> {
     const temporary = `${this.path}.${process.pid}-${randomBytes(4).toString('hex')}.tmp`;
     try {

@@ -48,6 +48,14 @@ export class RedisAlertsStore implements AlertsStore {
     }
   }
 
+  async revision(): Promise<number> {
+    try {
+      return Number((await this.client.hget(this.key, 'revision')) ?? 0);
+    } catch (error) {
+      throw new AlertsStoreError(`alerts store ${this.location} cannot be read: ${reason(error)}`);
+    }
+  }
+
   async save(document: AlertsDocument): Promise<void> {
     let answer: unknown;
     try {
