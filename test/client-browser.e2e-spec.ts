@@ -354,7 +354,7 @@ describeWith(CHROMIUM_PATH !== undefined, 'Chromium (set by .ci/run; apt-get ins
       await until(async () => (await connections(herald)).length === 6, 'six plain streams');
       await sleep(300);
       expect((await connections(herald)).length).toBe(6);
-      expect(await loadOther(plainPages[0], 2_000)).toBe('stalled');
+      expect(await loadOther(plainPages[0], 1_500)).toBe('stalled');
       await plain.close();
 
       // The Herald client: one shared stream for the same 8 tabs, the other 5 connections stay free.
@@ -366,7 +366,7 @@ describeWith(CHROMIUM_PATH !== undefined, 'Chromium (set by .ci/run; apt-get ins
       }, 'one shared stream for 8 tabs');
       const elapsed = await loadOther(pages[0], 5_000);
       expect(elapsed).not.toBe('stalled');
-      expect(elapsed).toBeLessThan(2_000);
+      expect(elapsed).toBeLessThan(1_500);
       const id = await publishOk(herald, truck(7), 'still streaming');
       await waitForAll([pages[7]], (got) => got.some((e) => e.id === id), 'the last tab still streaming');
     });

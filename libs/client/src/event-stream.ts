@@ -48,6 +48,12 @@ const BUFFER_LIMIT = 16 * 1024 * 1024;
 /** A stream that stayed open this long, or carried an event, resets the backoff. */
 const STABLE_AFTER_MS = 5_000;
 
+/** One connection attempt, and how it ends when we end it ourselves. */
+interface Attempt {
+  controller: AbortController;
+  end?: StreamEnd;
+}
+
 interface Envelope {
   topic: string;
   type?: string;
@@ -90,8 +96,9 @@ export class EventStream {
   private delivered = false;
   private running = false;
   private closed = false;
-  /** The attempt in flight, and how it ends when we end it ourselves. */
-  private attempt: { controller: AbortController; end?: StreamEnd } | undefined;
+  private attempt: Attempt | undefined;
+  /** A stream was lost (not just reopened for new topics) since the last one opened. */
+  private lost = false;
   private wake: (() => void) | undefined;
   private addEventSourceType: ((type: string) => void) | undefined;
 
@@ -139,16 +146,15 @@ export class EventStream {
   }
 
   private async run(): Promise<void> {
-    let previous: StreamEnd | undefined;
     while (!this.closed) {
       if (this.topics.length === 0) {
         this.setState('idle');
         await this.pause();
         continue;
       }
-      const end = await this.connectOnce(previous);
+      const end = await this.connectOnce();
       if (this.closed) break;
-      previous = end;
+      if (end.kind !== 'resubscribe') this.lost = true;
       const decision = decideRetry(end, {
         failures: this.failures,
         retryMs: this.retryMs,
@@ -160,7 +166,6 @@ export class EventStream {
         this.listener.error(decision.error);
         this.setState('failed');
         await this.pause();
-        previous = undefined;
         continue;
       }
       if (decision.error) this.listener.error(decision.error);
@@ -192,8 +197,8 @@ export class EventStream {
     attempt.controller.abort();
   }
 
-  private async connectOnce(previous: StreamEnd | undefined): Promise<StreamEnd> {
-    const attempt = { controller: new AbortController() } as { controller: AbortController; end?: StreamEnd };
+  private async connectOnce(): Promise<StreamEnd> {
+    const attempt: Attempt = { controller: new AbortController() };
     this.attempt = attempt;
     this.setState('connecting');
     this.delivered = false;
@@ -201,9 +206,10 @@ export class EventStream {
     const opened = (receivedAt: number, date: string | null): void => {
       this.connectTimeMs = receivedAt - started;
       if (this.connects > 0) {
-        if (previous?.kind === 'resubscribe') this.resubscribes++;
-        else this.reconnects++;
+        if (this.lost) this.reconnects++;
+        else this.resubscribes++;
       }
+      this.lost = false;
       this.connects++;
       this.setState('open');
       this.listener.opened(receivedAt, date);
@@ -244,7 +250,7 @@ export class EventStream {
 
   private async readFetch(
     token: string | null,
-    attempt: { controller: AbortController; end?: StreamEnd },
+    attempt: Attempt,
     opened: (receivedAt: number, date: string | null) => void,
   ): Promise<StreamEnd> {
     const headers: Record<string, string> = { accept: 'text/event-stream' };
@@ -282,10 +288,7 @@ export class EventStream {
     return this.readBody(response.body, attempt);
   }
 
-  private async readBody(
-    body: ReadableStream<Uint8Array>,
-    attempt: { controller: AbortController; end?: StreamEnd },
-  ): Promise<StreamEnd> {
+  private async readBody(body: ReadableStream<Uint8Array>, attempt: Attempt): Promise<StreamEnd> {
     const reader = body.getReader();
     const decoder = new TextDecoder();
     const batch: StreamEvent[] = [];
@@ -394,7 +397,7 @@ export class EventStream {
   /** Where fetch cannot stream: EventSource, driven by our own reconnect policy (it cannot see statuses). */
   private readEventSource(
     token: string | null,
-    attempt: { controller: AbortController; end?: StreamEnd },
+    attempt: Attempt,
     opened: (receivedAt: number, date: string | null) => void,
   ): Promise<StreamEnd> {
     const EventSourceClass = this.options.EventSource;

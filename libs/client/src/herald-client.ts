@@ -189,7 +189,7 @@ export class HeraldClient {
       shared: this.link.shared,
       transport: this.stats.transport,
       topics: this.stats.topics,
-      lastEventId: this.lastEventId ?? this.stats.lastEventId,
+      lastEventId: this.lastEventId,
       connectTimeMs: this.stats.connectTimeMs,
       connects: this.stats.connects,
       reconnects: this.stats.reconnects,
@@ -350,6 +350,8 @@ export class HeraldClient {
   private updateStats(stats: HubStats): void {
     const changed = stats.state !== this.stats.state;
     this.stats = stats;
+    // Messages arrive in order, so the latest one knows the stream's latest id.
+    this.lastEventId = stats.lastEventId ?? this.lastEventId;
     if (changed) this.setState(stats.state);
   }
 
