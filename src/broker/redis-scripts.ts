@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
  * history and the live feed can never disagree, whichever instance calls them.
  *
  * Keys (P = REDIS_KEY_PREFIX, E = epoch):
- *   P head            hash {epoch, seq, ms, cp, held, lost}: the one counter every publish goes through
+ *   P head            hash {epoch, seq, ms, cp, minid, held, lost}: the one counter every publish goes through
  *   P E:t:<topic>     stream: the topic's history, entry id `<seq>-0`, fields y (type), d (JSON data),
  *                     ts (publish ms, Redis clock), p (seq of the topic's previous event)
  *   P E:log           stream: `<seq>-0` -> t (topic), p (previous logged seq); the live feed fills gaps from it
@@ -63,9 +63,9 @@ local historySize, ttl, logLength, sweepLimit = ARGV[5], tonumber(ARGV[6]), ARGV
 local n = math.floor((#ARGV - 8) / 3)
 
 local epoch = ensureHead(head, ARGV[3], ARGV[4])
-local h = redis.call('HMGET', head, 'ms', 'cp', 'held', 'lost')
+local h = redis.call('HMGET', head, 'ms', 'cp', 'held', 'lost', 'minid')
 local lastMs, checkpointMs = tonumber(h[1] or 0), tonumber(h[2] or 0)
-local held, lost = tonumber(h[3] or 0), tonumber(h[4] or 0)
+local held, lost, minId = tonumber(h[3] or 0), tonumber(h[4] or 0), h[5]
 -- Event times never go backwards, even if the Redis clock does.
 local now = nowMs()
 if now < lastMs then now = lastMs end
@@ -86,16 +86,16 @@ for _, topic in ipairs(idle) do
   redis.call('ZREM', topicsKey, topic)
 end
 
+-- Once a second: a checkpoint, and the TTL trim point (every seq below the newest checkpoint
+-- older than the cutoff was published before it); in between, the trim point lags by < 1 s.
 if now - checkpointMs >= 1000 then
   redis.call('XADD', clockKey, int(now) .. '-' .. int(first), 'x', '')
   checkpointMs = now
-end
--- Every seq below the newest checkpoint older than the cutoff was published before it.
-local minId = false
-local mark = redis.call('XREVRANGE', clockKey, int(cutoff - 1), '-', 'COUNT', 1)
-if mark[1] then
-  minId = string.match(mark[1][1], '%-(%d+)$') .. '-0'
-  redis.call('XTRIM', clockKey, 'MINID', mark[1][1])
+  local mark = redis.call('XREVRANGE', clockKey, int(cutoff - 1), '-', 'COUNT', 1)
+  if mark[1] then
+    minId = string.match(mark[1][1], '%-(%d+)$') .. '-0'
+    redis.call('XTRIM', clockKey, 'MINID', mark[1][1])
+  end
 end
 
 local logPrev = 0
@@ -123,10 +123,11 @@ held = held + n
 for _, topic in ipairs(touched) do
   local key = base .. 't:' .. topic
   held = held - redis.call('XTRIM', key, 'MAXLEN', '~', historySize)
-  if minId then held = held - redis.call('XTRIM', key, 'MINID', '~', minId) end
+  if minId and minId ~= '' then held = held - redis.call('XTRIM', key, 'MINID', minId) end
   redis.call('ZADD', topicsKey, now, topic)
 end
-redis.call('HSET', head, 'ms', int(now), 'cp', int(checkpointMs), 'held', int(held), 'lost', int(lost))
+redis.call('HSET', head, 'ms', int(now), 'cp', int(checkpointMs), 'held', int(held), 'lost', int(lost),
+  'minid', minId or '')
 redis.call('PUBLISH', channel, '{"e":"' .. epoch .. '","s":' .. int(first) .. ',"ts":' .. int(now) ..
   ',"h":' .. int(held) .. ',"v":[' .. table.concat(items, ',') .. ']}')
 return {epoch, first, now, held}

@@ -177,6 +177,25 @@ describeWith(available, `Redis at ${REDIS_URL}`)('RedisBroker (real Redis)', () 
     expect((await a.replay(['a', 'b'], parseEventId(recent.id))).events.map((event) => event.id)).toEqual([later.id]);
   });
 
+  it('trims a busy topic by HISTORY_TTL_MS with MINID, so Redis holds only the window', async () => {
+    const prefix = newPrefix();
+    const a = await broker(prefix, { HISTORY_TTL_MS: '1000' });
+    const published: HeraldEvent[] = [];
+    for (let i = 0; i < 5; i++) {
+      if (i > 0) await sleep(600);
+      published.push(...(await a.publish(one('busy', i))));
+    }
+    const kept = (await admin.xrange(`${prefix}${a.epoch()}:t:busy`, '-', '+')).map(([id]) => Number.parseInt(id, 10));
+    const last = published[published.length - 1];
+    // Older events are gone (the trim point lags the cutoff by at most a checkpoint, 1 s) ...
+    expect(kept.length).toBeLessThan(published.length);
+    expect(kept).toEqual(seqs(published.slice(published.length - kept.length)));
+    // ... and every event inside the TTL window is still there.
+    const inWindow = published.filter((event) => event.ts >= last.ts - 1_000);
+    expect(kept.slice(-inWindow.length)).toEqual(seqs(inWindow));
+    expect(a.historySize()).toBe(kept.length);
+  });
+
   it('emits every publish of any instance on each live feed once, in id order, with identical bytes', async () => {
     const prefix = newPrefix();
     const a = await broker(prefix);
