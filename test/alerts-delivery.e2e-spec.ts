@@ -107,6 +107,8 @@ describe('Alerts: real notifications to real receivers, driven by real connectio
       ALERTS_SEND_TIMEOUT_MS: String(SEND_TIMEOUT_MS),
       ALERTS_SEND_RETRIES: '2',
       HEARTBEAT_INTERVAL_MS: '60000',
+      // Every line the module writes is captured, to search for secrets at the end.
+      LOG_LEVEL: 'debug',
     });
   });
   afterEach(async () => {
@@ -368,6 +370,12 @@ describe('Alerts: real notifications to real receivers, driven by real connectio
     expect(refused.body.message).not.toContain('not-the-password');
     const tests = (await admin<HistoryEntry[]>('GET', '/history?ruleId=test')).body;
     expect(tests[0]).toMatchObject({ status: 'test', deliveries: [{ channelId: mail, result: 'failed' }] });
+  });
+
+  it('wrote no secret to the logs, while it did log the failed deliveries', () => {
+    const logs = herald.logs.join('\n');
+    expect(logs).toContain('alert delivery failed');
+    for (const secret of [SECRET, SMTP_PASSWORD, 'not-the-password', 'slacktoken']) expect(logs).not.toContain(secret);
   });
 });
 
