@@ -1,8 +1,6 @@
 import type { Figures } from '../monitoring/figures.js';
 import { holds, type AlertRule } from './alert-model.js';
 
-export type RulePhase = 'inactive' | 'pending' | 'firing';
-
 /** A rule whose condition holds, and since when (pending: since it first held; firing: since it fired). */
 export interface LiveAlert {
   rule: AlertRule;
@@ -69,10 +67,6 @@ export class RuleEngine {
       if (!current.has(ruleId)) this.lastFiringNotice.delete(ruleId);
     }
     return transitions;
-  }
-
-  phaseOf(ruleId: string): RulePhase {
-    return this.live.get(ruleId)?.phase ?? 'inactive';
   }
 
   /** Pending and firing alerts, oldest first. */
