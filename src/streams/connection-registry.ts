@@ -35,6 +35,7 @@ export interface ConnectionView {
 export class ConnectionRegistry implements SubscriptionHost, OnModuleInit, OnModuleDestroy {
   readonly counters = new StreamCounters();
   now = Date.now();
+  turn = 0;
   draining = false;
 
   private readonly logger = new Logger('Streams');
@@ -209,6 +210,7 @@ export class ConnectionRegistry implements SubscriptionHost, OnModuleInit, OnMod
    */
   private readonly flush = (): void => {
     this.flushScheduled = false;
+    this.turn++;
     const events = this.queue;
     this.queue = [];
     this.now = Date.now();

@@ -25,6 +25,8 @@ export interface SubscriptionInit {
 export interface SubscriptionHost {
   /** A coarse clock, refreshed by the registry's ticker and at each dispatch. */
   readonly now: number;
+  /** Counts dispatch turns: the slow-consumer check looks at what was left unsent before this turn. */
+  readonly turn: number;
   readonly retryMs: number;
   readonly maxQueueBytes: number;
   readonly heartbeatIntervalMs: number;
@@ -67,6 +69,8 @@ export class Subscription {
   corked = false;
 
   private lastSeq = 0;
+  private turn = -1;
+  private unsentAtTurnStart = 0;
   private readonly cursor: EventCursor | null;
   private readonly lastEventId: string | undefined;
   private readonly tokenExpiresAt: number | undefined;
@@ -239,11 +243,17 @@ export class Subscription {
   private write(event: HeraldEvent): number {
     const socket = this.socket;
     if (event.seq <= this.lastSeq || !socket || socket.destroyed) return 0;
-    const bytes = this.chunked ? event.chunk(this.format) : event.frame(this.format);
-    if (socket.writableLength + bytes.length > this.host.maxQueueBytes) {
+    // A burst may exceed MAX_QUEUE_BYTES for a moment (its frames are shared Buffers, not
+    // copies); a consumer is slow when bytes are still unsent at the start of a later turn.
+    if (this.turn !== this.host.turn) {
+      this.turn = this.host.turn;
+      this.unsentAtTurnStart = socket.writableLength;
+    }
+    if (this.unsentAtTurnStart > this.host.maxQueueBytes) {
       this.close('slow-consumer');
       return 0;
     }
+    const bytes = this.chunked ? event.chunk(this.format) : event.frame(this.format);
     this.lastSeq = event.seq;
     socket.write(bytes);
     const size = event.frame(this.format).length;

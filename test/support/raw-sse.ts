@@ -61,6 +61,8 @@ export class RawSseClient {
     }
     const text = this.chunked ? this.dechunk() : this.take(this.raw.length);
     if (text) this.consume(text);
+    const length = Number(this.headers['content-length'] ?? NaN);
+    if (!this.chunked && Buffer.byteLength(this.body) >= length) this.ended = true;
   }
 
   private take(length: number): string {
