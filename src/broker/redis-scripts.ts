@@ -11,13 +11,16 @@ import { createHash } from 'node:crypto';
  *   P E:log           stream: `<seq>-0` -> t (topic), p (previous logged seq); the live feed fills gaps from it
  *   P E:clock         stream: `<ms>-<seq>`, at most one a second: maps time to seq for TTL trimming
  *   P E:topics        sorted set: topic -> ms of its newest event, to forget whole topics past the TTL
+ *   P retired         list: epochs whose keys later publishes delete, a few at a time
  *
  * `p` makes trimming honest: the first entry kept after a cursor names its
  * predecessor, so a replay knows for certain whether anything between the
  * cursor and it was trimmed (approximate `MAXLEN ~` included).
  *
- * Everything but `head` carries the epoch in its name: if Redis loses the head
- * (FLUSHALL, eviction), the next call starts a new epoch in fresh keys.
+ * Everything but `head` (and `retired`, the epochs whose keys are being deleted)
+ * carries the epoch in its name: when Redis loses the head (FLUSHALL, eviction)
+ * or rolls it back behind ids already handed out (an older snapshot, a failover
+ * that lost writes), the next call starts a new epoch in fresh keys.
  */
 export interface LuaScript {
   readonly name: string;
@@ -37,12 +40,16 @@ local function nowMs()
   local t = redis.call('TIME')
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 end
--- The head, created (epoch proposed by the caller, seq from its floor) when Redis has none.
-local function ensureHead(head, proposedEpoch, floor)
-  local epoch = redis.call('HGET', head, 'epoch')
-  if epoch then return epoch, false end
+-- The head, or a new one when Redis has none (FLUSHALL, eviction) or one behind a seq Herald has
+-- already handed out (restored from an older snapshot, a failover that lost writes): that history
+-- is gone, so a new epoch starts above every seq in use, and the old one's keys are retired.
+local function ensureHead(head, prefix, proposedEpoch, floor)
+  local h = redis.call('HMGET', head, 'epoch', 'seq')
+  if h[1] and tonumber(h[2]) >= tonumber(floor) then return h[1] end
+  if h[1] then redis.call('RPUSH', prefix .. 'retired', h[1]) end
+  redis.call('DEL', head)
   redis.call('HSET', head, 'epoch', proposedEpoch, 'seq', floor)
-  return proposedEpoch, true
+  return proposedEpoch
 end
 `;
 
@@ -62,7 +69,15 @@ local prefix, channel = ARGV[1], ARGV[2]
 local historySize, ttl, logLength, sweepLimit = ARGV[5], tonumber(ARGV[6]), ARGV[7], ARGV[8]
 local n = math.floor((#ARGV - 8) / 3)
 
-local epoch = ensureHead(head, ARGV[3], ARGV[4])
+local epoch = ensureHead(head, prefix, ARGV[3], ARGV[4])
+-- Every seq is logged: a log ahead of the head means the head alone went back in time.
+local logPrev = 0
+local logTop = redis.call('XREVRANGE', prefix .. epoch .. ':log', '+', '-', 'COUNT', 1)
+if logTop[1] then logPrev = seqOf(logTop[1][1]) end
+if logPrev > tonumber(redis.call('HGET', head, 'seq')) then
+  epoch = ensureHead(head, prefix, ARGV[3], int(logPrev))
+  logPrev = 0
+end
 local h = redis.call('HMGET', head, 'ms', 'cp', 'held', 'lost', 'minid')
 local lastMs, checkpointMs = tonumber(h[1] or 0), tonumber(h[2] or 0)
 local held, lost, minId = tonumber(h[3] or 0), tonumber(h[4] or 0), h[5]
@@ -86,6 +101,19 @@ for _, topic in ipairs(idle) do
   redis.call('ZREM', topicsKey, topic)
 end
 
+-- Keys of a retired epoch go a few at a time.
+local retired = redis.call('LINDEX', prefix .. 'retired', 0)
+if retired then
+  local old = prefix .. retired .. ':'
+  local stale = redis.call('ZRANGE', old .. 'topics', 0, sweepLimit - 1)
+  for _, topic in ipairs(stale) do redis.call('DEL', old .. 't:' .. topic) end
+  if stale[1] then redis.call('ZREM', old .. 'topics', unpack(stale)) end
+  if #stale < tonumber(sweepLimit) then
+    redis.call('DEL', old .. 'log', old .. 'clock', old .. 'topics')
+    redis.call('LPOP', prefix .. 'retired')
+  end
+end
+
 -- Once a second: a checkpoint, and the TTL trim point (every seq below the newest checkpoint
 -- older than the cutoff was published before it); in between, the trim point lags by < 1 s.
 if now - checkpointMs >= 1000 then
@@ -98,9 +126,6 @@ if now - checkpointMs >= 1000 then
   end
 end
 
-local logPrev = 0
-local logTop = redis.call('XREVRANGE', logKey, '+', '-', 'COUNT', 1)
-if logTop[1] then logPrev = seqOf(logTop[1][1]) end
 local previous, touched, items = {}, {}, {}
 for i = 0, n - 1 do
   local topic, kind, data = ARGV[9 + 3 * i], ARGV[10 + 3 * i], ARGV[11 + 3 * i]
@@ -144,7 +169,7 @@ export const REPLAY_SCRIPT = script(
   'replay',
   `${PRELUDE}
 local head = KEYS[1]
-local epoch = ensureHead(head, ARGV[2], ARGV[3])
+local epoch = ensureHead(head, ARGV[1], ARGV[2], ARGV[3])
 local h = redis.call('HMGET', head, 'seq', 'lost', 'held')
 local headSeq, lost = tonumber(h[1]), tonumber(h[2] or 0)
 local out = {epoch, headSeq, 0, tonumber(h[3] or 0)}
@@ -187,7 +212,7 @@ export const CATCH_UP_SCRIPT = script(
   'catch-up',
   `${PRELUDE}
 local head = KEYS[1]
-local epoch = ensureHead(head, ARGV[2], ARGV[3])
+local epoch = ensureHead(head, ARGV[1], ARGV[2], ARGV[3])
 local headSeq = tonumber(redis.call('HGET', head, 'seq'))
 if ARGV[4] == '' or ARGV[6] ~= epoch then return {epoch, headSeq, 1, headSeq} end
 local after = tonumber(ARGV[4])

@@ -320,6 +320,60 @@ describeWith(available, `Redis at ${REDIS_URL}`)('RedisBroker (real Redis)', () 
     expect(replayed).toMatchObject({ reset: true, head: after.id });
   });
 
+  async function snapshot(prefix: string): Promise<Map<string, Buffer>> {
+    const keys = await admin.keys(`${prefix}*`);
+    return new Map(await Promise.all(keys.map(async (key) => [key, await admin.dumpBuffer(key)] as const)));
+  }
+
+  async function restore(prefix: string, saved: Map<string, Buffer>): Promise<void> {
+    for (const key of await admin.keys(`${prefix}*`)) if (!saved.has(key)) await admin.del(key);
+    for (const [key, dump] of saved) await admin.restore(key, 0, dump, 'REPLACE');
+  }
+
+  it('moves to a new epoch when Redis comes back from an older snapshot, and retires the old keys', async () => {
+    const prefix = newPrefix();
+    const a = await broker(prefix);
+    const b = await broker(prefix);
+    const onB = listen(b);
+    const [first] = await a.publish(one('r', 1));
+    const saved = await snapshot(prefix);
+    const seen = await a.publish([one('r', 2)[0], one('s', 3)[0], one('r', 4)[0]]);
+    await until(() => onB.events.length === 4, 'b to see all four');
+    const lostEpoch = a.epoch();
+    await restore(prefix, saved);
+    // A process that never saw the lost ids cannot tell, and hands one out again ...
+    const fresh = await broker(prefix);
+    const [reused] = await fresh.publish(one('r', 'reused'));
+    expect(reused.id).toBe(`${lostEpoch}-${first.seq + 1}`);
+    // ... but b's feed sees the seq go backwards: Redis moves to a new epoch above every seq b has seen.
+    await until(() => onB.losses.length === 1, 'b to report the loss');
+    const epoch = onB.losses[0].epoch;
+    expect(epoch).not.toBe(lostEpoch);
+    expect(onB.losses[0]).toEqual({ epoch, seq: seen[2].seq, topics: null });
+    const [next] = await a.publish(one('r', 'next'));
+    expect(parseEventId(next.id)).toEqual({ epoch, seq: seen[2].seq + 1 });
+    await until(() => onB.events.length === 5, 'the new epoch on b');
+    expect(onB.events.map((event) => event.id)).toEqual([first, ...seen, next].map((event) => event.id));
+    expect((await a.replay(['r'], parseEventId(reused.id))).reset).toBe(true);
+    expect((await a.replay(['r'], parseEventId(next.id))).reset).toBe(false);
+    // The lost epoch's keys are gone after that publish.
+    expect(await admin.keys(`${prefix}${lostEpoch}:*`)).toEqual([]);
+    expect(await admin.llen(`${prefix}retired`)).toBe(0);
+  });
+
+  it('never hands out an id twice when only the counter went back: a new epoch starts above the log', async () => {
+    const prefix = newPrefix();
+    const a = await broker(prefix);
+    await a.publish(one('r', 1));
+    const savedHead = await admin.dumpBuffer(`${prefix}head`);
+    const seen = await a.publish([one('r', 2)[0], one('r', 3)[0]]);
+    await admin.restore(`${prefix}head`, 0, savedHead, 'REPLACE');
+    const fresh = await broker(prefix);
+    const [next] = await fresh.publish(one('r', 'next'));
+    expect(parseEventId(next.id)?.epoch).not.toBe(parseEventId(seen[1].id)?.epoch);
+    expect(next.seq).toBe(seen[1].seq + 1);
+  });
+
   it('starts without Redis, rejects publish and ping at once, and connects when Redis appears', async () => {
     const port = await TcpProxy.closedPort();
     const started = Date.now();

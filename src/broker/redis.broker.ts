@@ -87,6 +87,8 @@ export class RedisBroker implements EventBroker, OnModuleInit, OnApplicationShut
   /** Epoch and last seq of the live feed; undefined until its first read of the head. */
   private feedEpoch: string | undefined;
   private feedSeq = 0;
+  /** Epochs the feed has left behind (newest first, a few): their late batches are ignored. */
+  private pastEpochs: string[] = [];
   /** The lowest head handed to a stream before the feed had its own: the feed starts there. */
   private baselineHint: { epoch: string; seq: number } | undefined;
 
@@ -365,6 +367,18 @@ export class RedisBroker implements EventBroker, OnModuleInit, OnApplicationShut
     if (this.feed !== 'live') {
       if (this.pending.length >= PENDING_LIMIT) this.pending.length = 0;
       this.pending.push(batch);
+    } else if (batch.epoch === this.feedEpoch && batch.first <= this.feedSeq) {
+      // A live batch arrives once: one at or below the feed's seq means Redis went back in time.
+      // The catch-up read carries this process's highest seq, so Redis moves to a new epoch.
+      this.logger.warn({
+        msg: 'redis seq went backwards',
+        epoch: batch.epoch,
+        seq: batch.first,
+        lastLiveSeq: this.feedSeq,
+      });
+      this.pending.push(batch);
+      this.feed = 'catching-up';
+      this.startCatchUp();
     } else if (!this.continueFeed(batch)) {
       this.pending.push(batch);
       this.feed = 'catching-up';
@@ -374,6 +388,7 @@ export class RedisBroker implements EventBroker, OnModuleInit, OnApplicationShut
 
   /** Emits a live batch that continues the feed; false (nothing emitted) when it shows a gap. */
   private continueFeed(batch: LiveBatch): boolean {
+    if (this.pastEpochs.includes(batch.epoch)) return true; // Published before its history was lost.
     if (batch.epoch !== this.feedEpoch) {
       // Redis lost its data while this connection stayed up: the feed goes on in the new epoch.
       this.restartFeed(batch.epoch, batch.first - 1);
@@ -501,6 +516,7 @@ export class RedisBroker implements EventBroker, OnModuleInit, OnApplicationShut
   /** A new epoch (Redis lost its data): the feed continues after `seq` of it, and streams must reset. */
   private restartFeed(epoch: string, seq: number): void {
     const previous = this.feedEpoch;
+    if (previous !== undefined) this.pastEpochs = [previous, ...this.pastEpochs.slice(0, 15)];
     this.count('epoch-changed');
     this.logger.warn({ msg: 'redis epoch changed', previous, epoch, effect: 'history starts over' });
     this.loss({ epoch, seq, topics: null });
