@@ -1,4 +1,7 @@
 import type { NestExpressApplication } from '@nestjs/platform-express';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { loadConfig, type HeraldConfig } from '../../src/config/herald-config.js';
 import { createHerald } from '../../src/herald.js';
 import { JsonLogger } from '../../src/logging/json-logger.js';
@@ -19,7 +22,9 @@ export interface RunningHerald {
 
 /** Starts the real app on a real port (127.0.0.1, ephemeral) with `env` over test defaults. */
 export async function startHerald(env: Record<string, string> = {}): Promise<RunningHerald> {
-  const config = loadConfig({ ADMIN_TOKEN, PUBLISH_TOKEN, LOG_LEVEL: 'warn', ...env });
+  // Each app gets its own alert store unless the test shares one on purpose (restart tests).
+  const alertsStore = join(mkdtempSync(join(tmpdir(), 'herald-test-')), 'alerts.json');
+  const config = loadConfig({ ADMIN_TOKEN, PUBLISH_TOKEN, LOG_LEVEL: 'warn', ALERTS_STORE_PATH: alertsStore, ...env });
   const logs: string[] = [];
   const app = await createHerald(config, { logger: new JsonLogger(config.logLevel, (line) => logs.push(line)) });
   await app.listen(0, '127.0.0.1');
