@@ -3,6 +3,7 @@ import { HttpAdapterHost } from '@nestjs/core';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { setImmediate as nextTurn } from 'node:timers/promises';
+import { encodeFrame } from '@herald/sse';
 import { HERALD_CONFIG, type HeraldConfig } from '../config/herald-config.js';
 import { ConnectionRegistry } from '../streams/connection-registry.js';
 
@@ -36,8 +37,8 @@ export function spreadRetry(index: number, count: number, windowMs: number, rand
 @Injectable()
 export class Drain implements OnApplicationBootstrap {
   private readonly logger = new Logger('Drain');
-  /** Open HTTP connections and how many responses each has in flight. */
-  private readonly connections = new Map<Socket, { responses: number }>();
+  /** Open HTTP connections: the responses each has in flight, and how many it has had. */
+  private readonly connections = new Map<Socket, { inFlight: Set<ServerResponse>; served: number }>();
   private outcome: Promise<DrainOutcome> | undefined;
   private allGone: (() => void) | undefined;
 
@@ -55,7 +56,7 @@ export class Drain implements OnApplicationBootstrap {
     const server = this.adapterHost.httpAdapter?.getHttpServer() as Server | undefined;
     if (!server) return;
     server.on('connection', (socket: Socket) => {
-      this.connections.set(socket, { responses: 0 });
+      this.connections.set(socket, { inFlight: new Set(), served: 0 });
       socket.once('close', () => this.forget(socket));
     });
     // First in line, so a response that starts during the drain still gets `Connection: close`.
@@ -86,8 +87,13 @@ export class Drain implements OnApplicationBootstrap {
     const windowMs = Math.max(this.config.drainTimeoutMs, this.config.retryMs);
     let index = 0;
     this.registry.closeAll('draining', () => spreadRetry(index++, streams, windowMs));
-    // Streams end their responses as they close; connections that are idle now can go at once.
-    for (const [socket, state] of this.connections) if (state.responses === 0) socket.end();
+    await nextTurn();
+    for (const [socket, connection] of this.connections) {
+      for (const res of connection.inFlight) this.endOtherStream(res);
+      // Idle keep-alive connections go at once, busy ones when their response is done. A new one
+      // whose request is still on its way is left alone: its response will say `Connection: close`.
+      if (connection.inFlight.size === 0 && connection.served > 0) socket.end();
+    }
 
     if (this.connections.size > 0) {
       await new Promise<void>((resolve) => {
@@ -107,15 +113,34 @@ export class Drain implements OnApplicationBootstrap {
   }
 
   private track(req: IncomingMessage, res: ServerResponse): void {
-    const state = this.connections.get(req.socket);
+    const connection = this.connections.get(req.socket);
     if (this.draining && !res.headersSent) res.setHeader('Connection', 'close');
-    if (!state) return;
-    state.responses++;
+    if (!connection) return;
+    connection.inFlight.add(res);
+    connection.served++;
     res.once('close', () => {
-      state.responses--;
+      connection.inFlight.delete(res);
       // A response that was in flight when the drain began is done: end its connection after it.
-      if (this.draining && state.responses === 0 && !req.socket.destroyed) req.socket.end();
+      if (this.draining && connection.inFlight.size === 0 && !req.socket.destroyed) req.socket.end();
     });
+  }
+
+  /**
+   * An event stream that is not one of the registry's (the dashboard's feed)
+   * still ends with the same close frame, or it would hold the drain until the
+   * deadline.
+   */
+  private endOtherStream(res: ServerResponse): void {
+    if (!res.headersSent || res.writableEnded) return;
+    // A started response to a request for an event stream is one (the header may have gone out via writeHead).
+    const eventStream = /text\/event-stream/i;
+    if (
+      !eventStream.test(String(res.getHeader('content-type') ?? '')) &&
+      !eventStream.test(res.req.headers.accept ?? '')
+    ) {
+      return;
+    }
+    res.end(encodeFrame({ event: 'close', data: JSON.stringify({ reason: 'draining' }) }));
   }
 
   private forget(socket: Socket): void {
