@@ -81,6 +81,8 @@ export class RedisBroker implements EventBroker, OnModuleInit, OnApplicationShut
   private connectedOnce = false;
   private feed: BrokerState['liveFeed'] = 'down';
   private feedSubscribed = false;
+  /** Counts subscribes, so a catch-up read that raced a re-subscribe is done again. */
+  private feedSubscription = 0;
   private feedLostAt: number | undefined;
   private readonly pending: LiveBatch[] = [];
   private catchingUp = false;
@@ -103,6 +105,8 @@ export class RedisBroker implements EventBroker, OnModuleInit, OnApplicationShut
   >;
   private lastError: string | undefined;
   private lastFailureLogAt = 0;
+  /** Ends start-up's wait as soon as publishing and the live feed both work. */
+  private whenUp: (() => void) | undefined;
 
   private readonly listeners = new Set<LiveListener>();
   private readonly lossListeners = new Set<LiveLossListener>();
@@ -132,21 +136,16 @@ export class RedisBroker implements EventBroker, OnModuleInit, OnApplicationShut
     this.subscriber = new Redis({ ...options, connectionName: `herald-live-${process.pid}` });
     this.watchCommand(this.command);
     this.watchSubscriber(this.subscriber);
-    const up = new Promise<void>((resolve) => {
-      const check = setInterval(() => {
-        if ((this.connected && this.feed === 'live') || this.closing) {
-          clearInterval(check);
-          resolve();
-        }
-      }, 10);
-      setTimeout(() => {
-        clearInterval(check);
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, STARTUP_WAIT_MS);
+      this.whenUp = () => {
+        clearTimeout(timer);
         resolve();
-      }, STARTUP_WAIT_MS).unref();
+      };
+      this.command?.connect().catch(() => undefined);
+      this.subscriber?.connect().catch(() => undefined);
     });
-    this.command.connect().catch(() => undefined);
-    this.subscriber.connect().catch(() => undefined);
-    await up;
+    this.whenUp = undefined;
     if (!this.connected || this.feed !== 'live') {
       this.logger.warn({
         msg: 'redis unreachable at start',
@@ -303,6 +302,10 @@ export class RedisBroker implements EventBroker, OnModuleInit, OnApplicationShut
     if (seq > this.highestSeq) this.highestSeq = seq;
   }
 
+  private checkUp(): void {
+    if (this.connected && this.feed === 'live') this.whenUp?.();
+  }
+
   private count(transition: BrokerTransition): void {
     this.counts[transition]++;
   }
@@ -319,6 +322,7 @@ export class RedisBroker implements EventBroker, OnModuleInit, OnApplicationShut
         this.logger.log({ msg: 'redis connected', url: redactRedisUrl(this.config.redisUrl) });
       }
       this.connectedOnce = true;
+      this.checkUp();
     });
     client.on('close', () => {
       if (!this.connected || this.closing) return;
@@ -357,6 +361,7 @@ export class RedisBroker implements EventBroker, OnModuleInit, OnApplicationShut
       return; // The connection dropped again; the next `ready` retries.
     }
     this.feedSubscribed = true;
+    this.feedSubscription++;
     this.feed = 'catching-up';
     this.startCatchUp();
   }
@@ -414,6 +419,7 @@ export class RedisBroker implements EventBroker, OnModuleInit, OnApplicationShut
     const fromSeq = this.feedSeq;
     try {
       while (this.feedSubscribed && !this.closing) {
+        const subscription = this.feedSubscription;
         let chunk: CatchUpChunk;
         try {
           chunk = await this.readMissed();
@@ -422,7 +428,8 @@ export class RedisBroker implements EventBroker, OnModuleInit, OnApplicationShut
           await new Promise((resolve) => setTimeout(resolve, reconnectDelay(++failures)));
           continue;
         }
-        if (!this.feedSubscribed) break;
+        // Read before the latest subscribe: what came in between is in neither; read again.
+        if (subscription !== this.feedSubscription) continue;
         recovered += this.applyMissed(chunk);
         if (this.feedSeq < chunk.headSeq) continue;
         // Caught up with a head read after subscribing: everything newer is in `pending`.
@@ -438,6 +445,7 @@ export class RedisBroker implements EventBroker, OnModuleInit, OnApplicationShut
       this.catchingUp = false;
     }
     if (this.feed !== 'live') return;
+    this.checkUp();
     this.recovered += recovered;
     if (recovered > 0) this.count('gap-filled');
     if (this.feedLostAt !== undefined) {
