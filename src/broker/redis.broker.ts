@@ -25,7 +25,7 @@ const CONNECT_TIMEOUT_MS = 2_000;
 /** How long start-up waits for Redis before it goes on without it (and keeps retrying). */
 const STARTUP_WAIT_MS = 2_000;
 /** Events the gap log remembers: how far behind a process's live feed can fall and still catch up exactly. */
-export const GAP_LOG_LENGTH = 100_000;
+const GAP_LOG_LENGTH = 100_000;
 /** Whole expired topics forgotten per publish (amortized cleanup). */
 const SWEEP_LIMIT = 20;
 /** Events read per catch-up round, so one round never blocks Redis for long. */
@@ -34,7 +34,7 @@ const CATCH_UP_CHUNK = 1_000;
 const PENDING_LIMIT = 10_000;
 
 /** Reconnection backoff: 100 ms doubling to 2 s, ±25 % jitter so instances do not reconnect in step. */
-export function reconnectDelay(attempt: number): number {
+function reconnectDelay(attempt: number): number {
   const base = Math.min(2_000, 50 * 2 ** Math.min(Math.max(attempt, 1), 6));
   return Math.round(base * (0.75 + Math.random() / 2));
 }
