@@ -136,6 +136,12 @@ export class HeraldMetrics {
     gauge('herald_memory_leak_suspected', '1 while the leak detector suspects a heap leak.', () =>
       monitoring.memory.leak().suspected ? 1 : 0,
     );
+    scraped(
+      'herald_memory_leak_suspicions_total',
+      'Times the leak verdict turned from clear to suspected.',
+      'counter',
+      () => [{ value: monitoring.memory.suspicions(), labels: {} }],
+    );
     gauge(
       'herald_memory_leak_confidence_ratio',
       'Confidence of the heap-growth fit, 0..1 (R² scaled by window coverage).',

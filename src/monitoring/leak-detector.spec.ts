@@ -24,20 +24,33 @@ interface Series {
   gcAmplitudeMb?: number;
   noiseMb?: number;
   spikeAtMinute?: number;
+  /** Also a reading right after each collection (what the GC observer adds in production). */
+  collections?: boolean;
 }
 
-/** A heap series sampled every 5 s: floor + growth + sawtooth + noise. */
+/** A heap series sampled every 5 s: floor + growth + sawtooth + noise (and post-collection readings). */
 function series(spec: Series): HeapSample[] {
   const random = noise(42);
   const samples: HeapSample[] = [];
-  let floor = spec.base ?? 60 * MB;
-  for (let at = 0; at <= spec.minutes * MINUTE; at += STEP_MS) {
-    const minute = at / MINUTE;
-    floor += ((spec.growth?.(minute) ?? 0) * MB * STEP_MS) / MINUTE;
-    const periodMs = (spec.gcPeriodS ?? 30) * 1000;
-    const saw = ((spec.gcAmplitudeMb ?? 0) * MB * (at % periodMs)) / periodMs;
+  const base = spec.base ?? 60 * MB;
+  const periodMs = (spec.gcPeriodS ?? 30) * 1000;
+  const growthPerMs = (minute: number): number => ((spec.growth?.(minute) ?? 0) * MB) / MINUTE;
+  let floor = base;
+  let floorAt = 0;
+  const floorAtTime = (at: number): number => {
+    for (; floorAt < at; floorAt += 1000) floor += growthPerMs(floorAt / MINUTE) * 1000;
+    return floor;
+  };
+  const end = spec.minutes * MINUTE;
+  const times: { at: number; afterCollection: boolean }[] = [];
+  for (let at = 0; at <= end; at += STEP_MS) times.push({ at, afterCollection: false });
+  if (spec.collections) for (let at = periodMs; at <= end; at += periodMs) times.push({ at, afterCollection: true });
+  times.sort((a, b) => a.at - b.at);
+  for (const { at, afterCollection } of times) {
+    const saw = afterCollection ? 0 : ((spec.gcAmplitudeMb ?? 0) * MB * (at % periodMs)) / periodMs;
     const spike = spec.spikeAtMinute !== undefined && at === spec.spikeAtMinute * MINUTE ? 300 * MB : 0;
-    samples.push({ at, heapUsed: floor + saw + spike + random() * (spec.noiseMb ?? 0) * MB });
+    const heapUsed = floorAtTime(at) + saw + spike + random() * (spec.noiseMb ?? 0) * MB;
+    samples.push(afterCollection ? { at, heapUsed, afterCollection } : { at, heapUsed });
   }
   return samples;
 }
@@ -46,7 +59,7 @@ const detector = new LeakDetector({ windowMs: 10 * MINUTE });
 const endOf = (samples: HeapSample[]): number => samples[samples.length - 1].at;
 
 describe('LeakDetector', () => {
-  it.each<{ name: string; spec: Series; suspected: boolean; slopeMbPerMinute?: number }>([
+  it.each<{ name: string; spec: Series; suspected: boolean; slopeMbPerMinute?: number; basis?: string }>([
     {
       name: 'flat heap with a GC sawtooth (30 MB every 37 s)',
       spec: { minutes: 12, gcPeriodS: 37, gcAmplitudeMb: 30, noiseMb: 1 },
@@ -86,15 +99,35 @@ describe('LeakDetector', () => {
       suspected: false,
     },
     {
+      name: 'a 40 MB sawtooth every 150 s, with a reading after each collection: the floors are flat',
+      spec: { minutes: 12, gcPeriodS: 150, gcAmplitudeMb: 40, noiseMb: 1, collections: true },
+      suspected: false,
+      basis: 'collections',
+    },
+    {
+      name: 'a 1 MB/min leak under a 40 MB sawtooth every 150 s, seen through the post-collection floors',
+      spec: { minutes: 12, growth: () => 1, gcPeriodS: 150, gcAmplitudeMb: 40, noiseMb: 0.3, collections: true },
+      suspected: true,
+      slopeMbPerMinute: 1,
+      basis: 'collections',
+    },
+    {
+      name: 'steady growth of 0.3 MB/min on a 1 GB heap (under 2 % of the heap per window)',
+      spec: { minutes: 12, base: 1024 * MB, growth: () => 0.3, gcPeriodS: 37, gcAmplitudeMb: 5 },
+      suspected: false,
+      slopeMbPerMinute: 0.3,
+    },
+    {
       name: 'steep growth seen for only 2 of 10 minutes (no verdict yet)',
       spec: { minutes: 2, growth: () => 5, gcPeriodS: 20, gcAmplitudeMb: 10 },
       suspected: false,
       slopeMbPerMinute: 5,
     },
-  ])('$name → suspected: $suspected', ({ spec, suspected, slopeMbPerMinute }) => {
+  ])('$name → suspected: $suspected', ({ spec, suspected, slopeMbPerMinute, basis }) => {
     const samples = series(spec);
     const verdict = detector.evaluate(samples, endOf(samples));
     expect(verdict.suspected).toBe(suspected);
+    expect(verdict.basis).toBe(basis ?? 'snapshots');
     expect(verdict.confidence).toBeGreaterThanOrEqual(0);
     expect(verdict.confidence).toBeLessThanOrEqual(1);
     if (slopeMbPerMinute !== undefined) {
@@ -117,6 +150,22 @@ describe('LeakDetector', () => {
     const later = detector.evaluate(samples, 22 * MINUTE);
     expect(later.suspected).toBe(false);
     expect(Math.abs(later.slopeMbPerMinute)).toBeLessThan(0.3);
+  });
+
+  it('keeps a suspicion through a noisier stretch (hysteresis), and drops it when the floor stops rising', () => {
+    // A fit between keepFit and minFit: not enough to start a suspicion, enough to keep one.
+    const points = [0, 3, 1, 4, 2, 5, 3.5, 6, 4.5, 7.5].map((mb, i) => ({
+      at: i * MINUTE,
+      heapUsed: 60 * MB + mb * MB,
+    }));
+    const fit = fitLine(points).r2;
+    expect(fit).toBeGreaterThan(0.6);
+    expect(fit).toBeLessThan(0.8);
+    const at = 9 * MINUTE + 1;
+    expect(detector.evaluate(points, at, false).suspected).toBe(false);
+    expect(detector.evaluate(points, at, true).suspected).toBe(true);
+    const flat = points.map((point, i) => ({ ...point, heapUsed: 60 * MB + (i % 2) * 0.5 * MB }));
+    expect(detector.evaluate(flat, at, true).suspected).toBe(false);
   });
 
   it('ignores samples outside the window', () => {

@@ -2,6 +2,8 @@
 export interface HeapSample {
   at: number;
   heapUsed: number;
+  /** Read right after a full garbage collection: a true floor, not just a low sample. */
+  afterCollection?: boolean;
 }
 
 export interface LeakDetectorOptions {
@@ -11,8 +13,12 @@ export interface LeakDetectorOptions {
   buckets?: number;
   /** Least R² of the straight-line fit for a leak verdict. */
   minFit?: number;
+  /** Least R² that keeps an existing suspicion (hysteresis: the verdict does not flap at the threshold). */
+  keepFit?: number;
   /** Growth slower than this is warm-up (JIT, caches), not a leak worth waking someone for. */
   minSlopeBytesPerSecond?: number;
+  /** Least growth over one window, as a share of the heap floor: smaller growth is not actionable. */
+  minGrowthPerWindow?: number;
   /** Share of the window that must hold samples before any verdict. */
   minCoverage?: number;
 }
@@ -29,6 +35,8 @@ export interface LeakVerdict {
   windowMs: number;
   /** Points (sub-window minima) the line was fitted to. */
   points: number;
+  /** What the points are: heap readings right after full collections, or the lowest snapshot of each sub-window. */
+  basis: 'collections' | 'snapshots';
 }
 
 /** One-sided 99 % critical values of Student's t by degrees of freedom (1–30); 2.33 (normal) beyond. */
@@ -42,8 +50,11 @@ const MB = 1_048_576;
 export const DEFAULT_LEAK_OPTIONS = {
   buckets: 10,
   minFit: 0.8,
+  keepFit: 0.6,
   // About 7 MB an hour: slower growth is indistinguishable from caches filling.
   minSlopeBytesPerSecond: 2_048,
+  // 2 % a window: a heap growing slower takes more than 50 windows (over 8 h at 10 min) to double.
+  minGrowthPerWindow: 0.02,
   minCoverage: 0.5,
 } as const;
 
@@ -51,54 +62,82 @@ export const DEFAULT_LEAK_OPTIONS = {
  * Decides whether the heap grows steadily. Raw samples are dominated by the GC
  * sawtooth, so the window is cut into sub-windows and only each one's minimum
  * (the floor the collector returns to) is kept; a least-squares line through
- * those minima must rise faster than a floor, explain most of their variance
- * (R²) and have a slope significantly above zero (one-sided t-test, 99 %).
+ * those minima must rise fast enough (absolutely, and relative to the heap),
+ * explain most of their variance (R²) and have a slope significantly above
+ * zero (one-sided t-test, 99 %).
+ * When enough readings taken right after full collections span the window,
+ * only those are used: between full collections old-space garbage piles up,
+ * so a sub-window's lowest snapshot can rise for a while without any leak.
  */
 export class LeakDetector {
   readonly windowMs: number;
   private readonly buckets: number;
   private readonly minFit: number;
+  private readonly keepFit: number;
   private readonly minSlope: number;
+  private readonly minGrowth: number;
   private readonly minCoverage: number;
 
   constructor(options: LeakDetectorOptions) {
     this.windowMs = options.windowMs;
     this.buckets = options.buckets ?? DEFAULT_LEAK_OPTIONS.buckets;
     this.minFit = options.minFit ?? DEFAULT_LEAK_OPTIONS.minFit;
+    this.keepFit = options.keepFit ?? DEFAULT_LEAK_OPTIONS.keepFit;
     this.minSlope = options.minSlopeBytesPerSecond ?? DEFAULT_LEAK_OPTIONS.minSlopeBytesPerSecond;
+    this.minGrowth = options.minGrowthPerWindow ?? DEFAULT_LEAK_OPTIONS.minGrowthPerWindow;
     this.minCoverage = options.minCoverage ?? DEFAULT_LEAK_OPTIONS.minCoverage;
   }
 
-  /** The verdict over the window ending at `now`; `samples` in time order (older ones are ignored). */
-  evaluate(samples: Iterable<HeapSample>, now: number): LeakVerdict {
+  /**
+   * The verdict over the window ending at `now` (older samples are ignored).
+   * `wasSuspected`: the previous verdict was a leak, so a looser fit keeps it.
+   */
+  evaluate(samples: Iterable<HeapSample>, now: number, wasSuspected = false): LeakVerdict {
     const start = now - this.windowMs;
-    const bucketMs = this.windowMs / this.buckets;
-    const minima: (HeapSample | undefined)[] = new Array<HeapSample | undefined>(this.buckets);
-    let first = Infinity;
-    let last = -Infinity;
-    for (const sample of samples) {
-      if (sample.at <= start || sample.at > now) continue;
-      first = Math.min(first, sample.at);
-      last = Math.max(last, sample.at);
-      const bucket = Math.min(this.buckets - 1, Math.floor((sample.at - start) / bucketMs));
-      const current = minima[bucket];
-      if (current === undefined || sample.heapUsed < current.heapUsed) minima[bucket] = sample;
-    }
-    const points = minima.filter((point): point is HeapSample => point !== undefined);
-    const coverage = last > first ? Math.min(1, (last - first) / this.windowMs) : 0;
+    const inWindow: HeapSample[] = [];
+    for (const sample of samples) if (sample.at > start && sample.at <= now) inWindow.push(sample);
+    const collections = inWindow.filter((sample) => sample.afterCollection === true);
+    const useCollections = collections.length >= 4 && this.coverage(collections) >= this.minCoverage;
+    const points = this.floors(useCollections ? collections : inWindow, start);
+    const coverage = this.coverage(inWindow);
     const line = fitLine(points);
-    const verdict = {
+    const significant = points.length >= 3 && line.t > criticalT(points.length - 2);
+    const floor = points.reduce((sum, point) => sum + point.heapUsed, 0) / Math.max(1, points.length);
+    const steep = line.slope >= this.minSlope && (line.slope * this.windowMs) / 1000 >= this.minGrowth * floor;
+    return {
+      suspected:
+        coverage >= this.minCoverage && significant && steep && line.r2 >= (wasSuspected ? this.keepFit : this.minFit),
       slopeBytesPerSecond: line.slope,
       slopeMbPerMinute: (line.slope * 60) / MB,
       fit: line.r2,
       confidence: line.slope > 0 ? line.r2 * coverage : 0,
       windowMs: this.windowMs,
       points: points.length,
+      basis: useCollections ? 'collections' : 'snapshots',
     };
-    const significant = points.length >= 3 && line.t > criticalT(points.length - 2);
-    const suspected =
-      coverage >= this.minCoverage && significant && line.r2 >= this.minFit && line.slope >= this.minSlope;
-    return { suspected, ...verdict };
+  }
+
+  /** The lowest reading of each sub-window that has one. */
+  private floors(samples: readonly HeapSample[], start: number): HeapSample[] {
+    const bucketMs = this.windowMs / this.buckets;
+    const minima = new Array<HeapSample | undefined>(this.buckets);
+    for (const sample of samples) {
+      const bucket = Math.min(this.buckets - 1, Math.floor((sample.at - start) / bucketMs));
+      const current = minima[bucket];
+      if (current === undefined || sample.heapUsed < current.heapUsed) minima[bucket] = sample;
+    }
+    return minima.filter((point): point is HeapSample => point !== undefined);
+  }
+
+  /** Share of the window between the first and last reading. */
+  private coverage(samples: readonly HeapSample[]): number {
+    let first = Infinity;
+    let last = -Infinity;
+    for (const sample of samples) {
+      first = Math.min(first, sample.at);
+      last = Math.max(last, sample.at);
+    }
+    return last > first ? Math.min(1, (last - first) / this.windowMs) : 0;
   }
 }
 

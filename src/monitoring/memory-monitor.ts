@@ -31,8 +31,15 @@ const MAX_SAMPLES = 5_000;
  */
 export class MemoryMonitor {
   private readonly samples: Ring<MemorySample>;
+  /** Per snapshot interval, the lowest heap read right after a full collection. */
+  private readonly collections: Ring<HeapSample>;
+  private pendingFloor: HeapSample | undefined;
   private readonly detector: LeakDetector;
   private verdict: LeakVerdict;
+  /** When the current suspicion began (ms), while there is one. */
+  private suspectedAt: number | undefined;
+  /** Times the verdict turned from clear to suspected. */
+  private turnedSuspected = 0;
   /** Heap floor observed with no connections open (the process' own cost). */
   private idleFloor: number | undefined;
 
@@ -42,6 +49,7 @@ export class MemoryMonitor {
   ) {
     const longest = Math.max(windowMs, ...Object.values(TREND_WINDOWS_MS));
     this.samples = new Ring(Math.min(MAX_SAMPLES, Math.ceil(longest / intervalMs) + 1));
+    this.collections = new Ring(Math.min(MAX_SAMPLES, Math.ceil(windowMs / intervalMs) + 1));
     this.detector = new LeakDetector({ windowMs });
     this.verdict = this.detector.evaluate([], Date.now());
   }
@@ -52,13 +60,31 @@ export class MemoryMonitor {
 
   record(sample: MemorySample): void {
     this.samples.push(sample);
+    if (this.pendingFloor !== undefined) this.collections.push(this.pendingFloor);
+    this.pendingFloor = undefined;
     // The idle floor follows the process (caches warm up), so it is the lowest idle reading still in the ring.
     if (sample.connections === 0) {
       let floor = sample.heapUsed;
       for (const kept of this.samples.values()) if (kept.connections === 0) floor = Math.min(floor, kept.heapUsed);
       this.idleFloor = floor;
     }
-    this.verdict = this.detector.evaluate(this.samples.values(), sample.at);
+    this.verdict = this.detector.evaluate(
+      [...this.samples.values(), ...this.collections.values()],
+      sample.at,
+      this.verdict.suspected,
+    );
+    if (!this.verdict.suspected) this.suspectedAt = undefined;
+    else if (this.suspectedAt === undefined) {
+      this.suspectedAt = sample.at;
+      this.turnedSuspected++;
+    }
+  }
+
+  /** The heap right after a full collection: a floor for the leak fit (the lowest per interval is kept). */
+  recordCollection(at: number, heapUsed: number): void {
+    if (this.pendingFloor === undefined || heapUsed < this.pendingFloor.heapUsed) {
+      this.pendingFloor = { at, heapUsed, afterCollection: true };
+    }
   }
 
   latest(): MemorySample | undefined {
@@ -67,6 +93,16 @@ export class MemoryMonitor {
 
   leak(): LeakVerdict {
     return this.verdict;
+  }
+
+  /** When the current suspicion began, or undefined while the verdict is clear. */
+  suspectedSince(): number | undefined {
+    return this.suspectedAt;
+  }
+
+  /** How many times a suspicion began since start (a flapping verdict shows here). */
+  suspicions(): number {
+    return this.turnedSuspected;
   }
 
   /** min/avg/max heapUsed over the last `windowMs` (as far as the ring reaches). */

@@ -1,5 +1,7 @@
 import { Inject, Injectable, Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
 import { SchedulerRegistry } from '@nestjs/schedule';
+import { constants as perfConstants, PerformanceObserver } from 'node:perf_hooks';
+import { getHeapStatistics } from 'node:v8';
 import { EVENT_BROKER, type EventBroker } from '../broker/event-broker.js';
 import { HERALD_CONFIG, type HeraldConfig } from '../config/herald-config.js';
 import { ConnectionRegistry } from '../streams/connection-registry.js';
@@ -92,6 +94,18 @@ export class MonitoringService implements OnModuleInit, OnModuleDestroy {
   private readonly counterSamples: Ring<CounterSample>;
   private readonly chart = new Ring<ChartPoint>(CHART_POINTS);
   private readonly eventLoop = new EventLoopMonitor();
+  /**
+   * Reads the heap right after each full collection: the floors the leak fit
+   * prefers to snapshots. Not after scavenges: old-space garbage piles up
+   * between full collections, so a post-scavenge floor can climb for seconds.
+   */
+  private readonly collections = new PerformanceObserver((list) => {
+    for (const entry of list.getEntries()) {
+      if ((entry as { detail?: { kind?: number } }).detail?.kind === perfConstants.NODE_PERFORMANCE_GC_MAJOR) {
+        this.memory.recordCollection(Date.now(), getHeapStatistics().used_heap_size);
+      }
+    }
+  });
   private readonly startedAt = Date.now();
   private latest: Figures;
   private derived: Derived;
@@ -114,6 +128,7 @@ export class MonitoringService implements OnModuleInit, OnModuleDestroy {
 
   onModuleInit(): void {
     this.eventLoop.start();
+    this.collections.observe({ entryTypes: ['gc'] });
     const timer = setInterval(() => this.snapshot(), this.config.snapshotIntervalMs);
     timer.unref();
     this.scheduler.addInterval(SNAPSHOT_JOB, timer);
@@ -123,6 +138,7 @@ export class MonitoringService implements OnModuleInit, OnModuleDestroy {
   onModuleDestroy(): void {
     if (this.scheduler.doesExist('interval', SNAPSHOT_JOB)) this.scheduler.deleteInterval(SNAPSHOT_JOB);
     this.eventLoop.stop();
+    this.collections.disconnect();
     this.listeners.clear();
   }
 
@@ -184,6 +200,7 @@ export class MonitoringService implements OnModuleInit, OnModuleDestroy {
     const minuteAgo = this.sampleAtOrBefore(now - MINUTE_MS);
     const memory = this.memory.latest();
     const leak = this.memory.leak();
+    const suspectedSince = this.memory.suspectedSince();
     const trends = Object.fromEntries(
       Object.entries(TREND_WINDOWS_MS).map(([name, windowMs]) => [name, this.trend(windowMs)]),
     ) as Record<TrendWindow, HeapTrendView>;
@@ -224,6 +241,8 @@ export class MonitoringService implements OnModuleInit, OnModuleDestroy {
           confidence: round(leak.confidence),
           fit: round(leak.fit),
           windowMs: leak.windowMs,
+          basis: leak.basis,
+          suspectedSince: suspectedSince === undefined ? null : new Date(suspectedSince).toISOString(),
         },
         bytesPerConnection: this.memory.bytesPerConnection(),
       },

@@ -53,6 +53,10 @@ export interface HeraldStatus {
       confidence: number;
       fit: number;
       windowMs: number;
+      /** `collections`: fitted to heap readings right after full garbage collections; `snapshots`: to each sub-window's lowest snapshot. */
+      basis: 'collections' | 'snapshots';
+      /** When the current suspicion began (ISO 8601), null while clear. */
+      suspectedSince: string | null;
     };
     /** Heap floor above the idle floor, per open stream; null with none open. */
     bytesPerConnection: number | null;

@@ -1,0 +1,197 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import type { HeraldStatus } from '../src/monitoring/status.js';
+import { RawSseClient } from './support/raw-sse.js';
+import { ADMIN_TOKEN, PUBLISH_TOKEN, eventually, request, sleep } from './support/herald.js';
+
+const WINDOW_MS = 6_000;
+const SNAPSHOT_MS = 200;
+/**
+ * Both processes first serve the load without leaking: warm-up growth (JIT code, pools, history filling)
+ * is real growth that a 6-s window could read as a leak; the production window is 10 minutes.
+ */
+const WARMUP_MS = 6_000;
+/** Then the leaky one leaks, and both are watched for a window and a second more. */
+const WATCH_MS = WINDOW_MS + 1_000;
+const FIXTURE = fileURLToPath(new URL('./monitoring-leak.fixture.mjs', import.meta.url));
+const DIST = process.env.HERALD_DIST ?? fileURLToPath(new URL('../dist/', import.meta.url));
+
+interface Watched {
+  name: string;
+  child: ChildProcess;
+  url: string;
+  /** /status leak verdicts seen while the load ran (for the log line). */
+  verdicts: { afterMs: number; leak: HeraldStatus['memory']['leak'] }[];
+  requests: number;
+  retained: number;
+  /** Server clock: when the first request was kept (0: never). */
+  leakStartedAt: number;
+  /** Client clock: how long the leak (or the same phase of the healthy run) lasted. */
+  measuredMs: number;
+  /** Suspicions begun by the end of the warm-up, and whether one was on then. */
+  suspicionsAfterWarmup?: number;
+  suspectedAfterWarmup?: boolean;
+  status?: HeraldStatus;
+  metrics?: string;
+}
+
+/** The built Herald plus the test-only leaky module, in its own process (its heap is its own). */
+async function spawnLeaky(name: string, leaky: boolean): Promise<Watched> {
+  // --expose-gc: the fixture runs a full collection every 250 ms, so this 6-s window spans many of them,
+  // as the default 10-minute window does in production (see the fixture).
+  const child = spawn(process.execPath, ['--expose-gc', FIXTURE], {
+    env: {
+      PATH: process.env.PATH ?? '',
+      HERALD_DIST: DIST.endsWith('/') ? DIST : `${DIST}/`,
+      ADMIN_TOKEN,
+      PUBLISH_TOKEN,
+      LOG_LEVEL: 'warn',
+      SNAPSHOT_INTERVAL_MS: String(SNAPSHOT_MS),
+      LEAK_WINDOW_MS: String(WINDOW_MS),
+      LEAKY: leaky ? '1' : '0',
+      LEAK_AFTER_MS: String(WARMUP_MS),
+      HISTORY_SIZE: '50',
+      FULL_GC_EVERY_MS: '250',
+    },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  let output = '';
+  let exited: number | null | undefined;
+  child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.on('exit', (code) => (exited = code));
+  const port = await eventually(
+    () => {
+      if (exited !== undefined) throw new Error(`${name} exited with ${exited} before listening:\n${output}`);
+      return /"msg":"leaky herald listening","port":(\d+)/.exec(output)?.[1];
+    },
+    30_000,
+    `${name} listening`,
+  );
+  return {
+    name,
+    child,
+    url: `http://127.0.0.1:${port}`,
+    verdicts: [],
+    requests: 0,
+    retained: 0,
+    leakStartedAt: 0,
+    measuredMs: 0,
+  };
+}
+
+const suspicions = (metrics: string): number =>
+  Number(/^herald_memory_leak_suspicions_total (\d+)$/m.exec(metrics)?.[1] ?? NaN);
+
+/** 4 workers on the leaky endpoint, a publisher, 10 live streams; then the final /status and /metrics. */
+async function runLoad(target: Watched, startedAt: number): Promise<void> {
+  const streams = Array.from({ length: 10 }, () => new RawSseClient(`${target.url}/v1/events?topic=load`));
+  const until = startedAt + WARMUP_MS + WATCH_MS;
+  const worker = async (): Promise<void> => {
+    while (Date.now() < until) {
+      const answer = await request<{ requests: number; retained: number; leakStartedAt: number }>(
+        `${target.url}/test/leaky`,
+        { method: 'POST' },
+      );
+      target.requests = Math.max(target.requests, answer.body.requests);
+      target.retained = Math.max(target.retained, answer.body.retained);
+      target.leakStartedAt = answer.body.leakStartedAt;
+      await sleep(2);
+    }
+  };
+  const publisher = async (): Promise<void> => {
+    for (let i = 0; Date.now() < until; i++) {
+      await request(`${target.url}/v1/topics/load/events`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${PUBLISH_TOKEN}` },
+        json: { data: { i, pad: 'p'.repeat(512) } },
+      });
+      await sleep(20);
+    }
+  };
+  const warmup = async (): Promise<void> => {
+    await sleep(WARMUP_MS);
+    const metrics = (await request<string>(`${target.url}/metrics`)).body;
+    target.suspicionsAfterWarmup = suspicions(metrics);
+    target.suspectedAfterWarmup = /^herald_memory_leak_suspected 1$/m.test(metrics);
+  };
+  const watcher = async (): Promise<void> => {
+    while (Date.now() < until) {
+      await sleep(1_000);
+      const status = (await request<HeraldStatus>(`${target.url}/status`)).body;
+      target.verdicts.push({ afterMs: Date.now() - startedAt, leak: status.memory.leak });
+    }
+  };
+  await Promise.all([...Array.from({ length: 4 }, worker), publisher(), watcher(), warmup()]);
+  target.measuredMs = Date.now() - startedAt - WARMUP_MS;
+  target.status = (await request<HeraldStatus>(`${target.url}/status`)).body;
+  target.metrics = (await request<string>(`${target.url}/metrics`)).body;
+  for (const stream of streams) stream.close();
+}
+
+const summary = (target: Watched): string =>
+  `${target.name}: ${target.requests} requests, ${((target.retained * 65_536) / 1_048_576).toFixed(1)} MB retained; ` +
+  target.verdicts
+    .map(
+      ({ afterMs, leak }) =>
+        `${(afterMs / 1000).toFixed(1)}s ${leak.suspected ? 'LEAK' : 'ok'} ${leak.slopeMbPerMinute.toFixed(1)}MB/min r²=${leak.fit.toFixed(2)} ${leak.basis}`,
+    )
+    .join(' | ');
+
+const builtApp = existsSync(`${DIST}/src/app.module.js`);
+
+describe(`Leak detection on real processes under the same load (window ${WINDOW_MS} ms, snapshots every ${SNAPSHOT_MS} ms)`, () => {
+  let healthy: Watched;
+  let leaking: Watched;
+
+  beforeAll(
+    async () => {
+      if (!builtApp) throw new Error(`no built app at ${DIST} (run npm run build, or set HERALD_DIST)`);
+      [healthy, leaking] = await Promise.all([spawnLeaky('no leak', false), spawnLeaky('leak', true)]);
+      const startedAt = Date.now();
+      await Promise.all([runLoad(healthy, startedAt), runLoad(leaking, startedAt)]);
+      process.stdout.write(`${summary(healthy)}\n${summary(leaking)}\n`);
+    },
+    WARMUP_MS + WATCH_MS + 40_000,
+  );
+
+  afterAll(() => {
+    healthy?.child.kill('SIGKILL');
+    leaking?.child.kill('SIGKILL');
+  });
+
+  it('the same load without the leak is not flagged after its warm-up', () => {
+    expect(healthy.requests).toBeGreaterThan(30);
+    expect(healthy.suspectedAfterWarmup).toBe(false);
+    expect(healthy.retained).toBe(0);
+    // Judged on heap floors read right after full collections, not on raw samples.
+    expect(healthy.status?.memory.leak.basis).toBe('collections');
+    expect(healthy.status?.memory.leak.suspected).toBe(false);
+    expect(healthy.status?.memory.leak.suspectedSince).toBeNull();
+    expect(healthy.metrics).toMatch(/^herald_memory_leak_suspected 0$/m);
+    // Not one suspicion began while watched, not just none at the end.
+    expect(suspicions(healthy.metrics ?? '')).toBe(healthy.suspicionsAfterWarmup);
+  });
+
+  it('a module that leaks per request is flagged within the configured window, in /status and /metrics', () => {
+    expect(leaking.retained).toBeGreaterThan(30);
+    expect(leaking.suspectedAfterWarmup).toBe(false);
+    const leak = leaking.status?.memory.leak;
+    expect(leak?.basis).toBe('collections');
+    expect(leak?.suspected).toBe(true);
+    // Server clock on both sides: from the first kept request to the snapshot that began the suspicion.
+    const flaggedAfterMs = Date.parse(leak?.suspectedSince ?? '') - leaking.leakStartedAt;
+    process.stdout.write(`leak flagged ${flaggedAfterMs} ms after it began (window ${WINDOW_MS} ms)\n`);
+    expect(flaggedAfterMs).toBeGreaterThan(0);
+    expect(flaggedAfterMs).toBeLessThanOrEqual(WINDOW_MS + SNAPSHOT_MS);
+    // Flagged once after the warm-up, and it stayed flagged while the leak went on.
+    expect(suspicions(leaking.metrics ?? '')).toBe((leaking.suspicionsAfterWarmup ?? NaN) + 1);
+    expect(leaking.metrics).toMatch(/^herald_memory_leak_suspected 1$/m);
+    expect(leak?.confidence).toBeGreaterThan(0.5);
+    // The slope is the leak's own rate, not noise: within a factor of 3 of what was kept per second.
+    const leakedPerSecond = (leaking.retained * 65_536) / (leaking.measuredMs / 1000);
+    expect(leak?.slopeBytesPerSecond).toBeGreaterThan(leakedPerSecond / 3);
+    expect(leak?.slopeBytesPerSecond).toBeLessThan(leakedPerSecond * 3);
+  });
+});
