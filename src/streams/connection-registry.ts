@@ -1,8 +1,8 @@
 import { Inject, Injectable, Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
 import type { EventCursor } from '@herald/sse';
 import { HERALD_CONFIG, type HeraldConfig } from '../config/herald-config.js';
-import { EVENT_BROKER, type EventBroker, type ReplayResult } from '../broker/event-broker.js';
-import type { HeraldEvent } from '../broker/herald-event.js';
+import { EVENT_BROKER, type EventBroker, type LiveLoss, type ReplayResult } from '../broker/event-broker.js';
+import { HeraldEvent } from '../broker/herald-event.js';
 import { StreamCounters, type CloseReason, type RefuseReason } from './stream-counters.js';
 import { Subscription, type SubscriptionHost, type SubscriptionInit } from './subscription.js';
 
@@ -46,7 +46,7 @@ export class ConnectionRegistry implements SubscriptionHost, OnModuleInit, OnMod
   private admitted = 0;
   private nextId = 0;
   private readonly idPrefix = Math.floor(Math.random() * 36 ** 4).toString(36);
-  private queue: HeraldEvent[] = [];
+  private queue: (HeraldEvent | LiveLoss)[] = [];
   private flushScheduled = false;
   private stopLive: (() => void) | undefined;
   private ticker: NodeJS.Timeout | undefined;
@@ -77,7 +77,10 @@ export class ConnectionRegistry implements SubscriptionHost, OnModuleInit, OnMod
   }
 
   onModuleInit(): void {
-    this.stopLive = this.broker.onLive((events) => this.enqueue(events));
+    this.stopLive = this.broker.onLive(
+      (events) => this.enqueue(events),
+      (loss) => this.enqueue([loss]),
+    );
     const tickMs = Math.max(10, Math.min(250, Math.floor(this.config.heartbeatIntervalMs / 4)));
     this.ticker = setInterval(() => this.tick(), tickMs);
     this.ticker.unref();
@@ -195,7 +198,7 @@ export class ConnectionRegistry implements SubscriptionHost, OnModuleInit, OnMod
     for (const subscription of [...this.subscriptions.values()]) subscription.close(reason, retryFor?.());
   }
 
-  private enqueue(events: readonly HeraldEvent[]): void {
+  private enqueue(events: readonly (HeraldEvent | LiveLoss)[]): void {
     for (const event of events) this.queue.push(event);
     if (!this.flushScheduled) {
       this.flushScheduled = true;
@@ -217,6 +220,10 @@ export class ConnectionRegistry implements SubscriptionHost, OnModuleInit, OnMod
     const cork = events.length > 1;
     const corked: Subscription[] = [];
     for (const event of events) {
+      if (!(event instanceof HeraldEvent)) {
+        this.dispatchLoss(event);
+        continue;
+      }
       const subscribers = this.byTopic.get(event.topic);
       if (!subscribers) continue;
       let count = 0;
@@ -236,6 +243,18 @@ export class ConnectionRegistry implements SubscriptionHost, OnModuleInit, OnMod
     }
     for (const subscription of corked) subscription.uncork();
   };
+
+  /** Tells the streams on the affected topics (all when unknown), in feed order. */
+  private dispatchLoss(loss: LiveLoss): void {
+    if (loss.topics === null) {
+      for (const subscription of this.subscriptions.values()) subscription.lose(loss);
+      return;
+    }
+    const affected = new Set<Subscription>();
+    for (const topic of loss.topics)
+      for (const subscription of this.byTopic.get(topic) ?? []) affected.add(subscription);
+    for (const subscription of affected) subscription.lose(loss);
+  }
 
   private tick(): void {
     this.now = Date.now();

@@ -1,6 +1,7 @@
 export const CLOSE_REASONS = ['client', 'draining', 'max-age', 'slow-consumer', 'kicked', 'token-expired'] as const;
 export type CloseReason = (typeof CLOSE_REASONS)[number];
-export const REFUSE_REASONS = ['capacity', 'draining', 'per-ip', 'per-tenant', 'auth'] as const;
+/** API.md's reasons, plus `broker`: the event broker is unreachable, so no stream could resume. */
+export const REFUSE_REASONS = ['capacity', 'draining', 'per-ip', 'per-tenant', 'auth', 'broker'] as const;
 export type RefuseReason = (typeof REFUSE_REASONS)[number];
 
 /** Upper bounds (seconds) of the delivery-latency histogram buckets. */

@@ -1,8 +1,8 @@
 import type { OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
-import { encodeComment, encodeFrame, encodeRetry, type EventCursor } from '@herald/sse';
-import type { ReplayResult } from '../broker/event-broker.js';
-import type { HeraldEvent, StreamFormat } from '../broker/herald-event.js';
+import { encodeComment, encodeFrame, encodeRetry, formatEventId, type EventCursor } from '@herald/sse';
+import type { LiveLoss, ReplayResult } from '../broker/event-broker.js';
+import { HeraldEvent, type StreamFormat } from '../broker/herald-event.js';
 import type { CloseReason } from './stream-counters.js';
 
 export interface SubscriptionInit {
@@ -69,13 +69,15 @@ export class Subscription {
   corked = false;
 
   private lastSeq = 0;
+  /** Id of the last event written (or the client's Last-Event-ID until then), echoed in a mid-stream reset. */
+  private lastId: string | undefined;
   private turn = -1;
   private unsentAtTurnStart = 0;
   private readonly cursor: EventCursor | null;
   private readonly lastEventId: string | undefined;
   private readonly tokenExpiresAt: number | undefined;
   private readonly maxAgeAt: number | undefined;
-  private backlog: HeraldEvent[] = [];
+  private backlog: (HeraldEvent | LiveLoss)[] = [];
   private backlogIndex = 0;
   private liveBacklogBytes = 0;
   private res: ServerResponse | undefined;
@@ -95,6 +97,7 @@ export class Subscription {
     this.format = init.format;
     this.cursor = init.cursor;
     this.lastEventId = init.lastEventId;
+    this.lastId = init.lastEventId;
     this.tokenExpiresAt = init.tokenExpiresAt;
     this.maxAgeAt = init.maxAgeAt;
     this.startedAt = host.now;
@@ -137,6 +140,16 @@ export class Subscription {
     this.liveBacklogBytes += event.frame(this.format).length;
     if (this.liveBacklogBytes > this.host.maxQueueBytes) this.close('slow-consumer');
     return 0;
+  }
+
+  /**
+   * The live feed skipped history it could not recover (e.g. Redis lost it):
+   * in feed order, a `reset` frame whose id is where the feed goes on.
+   */
+  lose(loss: LiveLoss): void {
+    if (this.state === 'closed') return;
+    if (this.state === 'live') this.writeLoss(loss);
+    else this.backlog.push(loss);
   }
 
   cork(): void {
@@ -208,7 +221,7 @@ export class Subscription {
       );
     } else if (this.cursor !== null) {
       this.lastSeq = this.cursor.seq;
-      this.backlog = result.events.concat(this.backlog);
+      this.backlog = [...result.events, ...this.backlog];
     }
     this.liveBacklogBytes = 0;
     this.pump();
@@ -226,7 +239,12 @@ export class Subscription {
         this.socket.once('drain', this.pumpOnDrain);
         return;
       }
-      const written = this.write(this.backlog[this.backlogIndex++]);
+      const entry = this.backlog[this.backlogIndex++];
+      if (!(entry instanceof HeraldEvent)) {
+        this.writeLoss(entry);
+        continue;
+      }
+      const written = this.write(entry);
       if (written > 0) {
         count++;
         bytes += written;
@@ -255,12 +273,27 @@ export class Subscription {
     }
     const bytes = this.chunked ? event.chunk(this.format) : event.frame(this.format);
     this.lastSeq = event.seq;
+    this.lastId = event.id;
     socket.write(bytes);
     const size = event.frame(this.format).length;
     this.messages++;
     this.bytes += size;
     this.lastWriteAt = this.host.now;
     return size;
+  }
+
+  /** Every affected stream hears of a loss; its resume id never moves back past what it was sent. */
+  private writeLoss(loss: LiveLoss): void {
+    const id = this.lastSeq > loss.seq && this.lastId !== undefined ? this.lastId : formatEventId(loss.epoch, loss.seq);
+    this.writeControl(
+      encodeFrame({
+        id,
+        event: 'reset',
+        data: JSON.stringify({ reason: 'history-lost', lastEventId: this.lastId ?? null }),
+      }),
+    );
+    this.lastSeq = Math.max(this.lastSeq, loss.seq);
+    this.lastId = id;
   }
 
   private writeControl(text: string): void {

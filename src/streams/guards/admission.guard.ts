@@ -1,5 +1,6 @@
 import { CanActivate, ExecutionContext, HttpException, HttpStatus, Inject, Injectable } from '@nestjs/common';
 import type { Request, Response } from 'express';
+import { EVENT_BROKER, type EventBroker } from '../../broker/event-broker.js';
 import { HERALD_CONFIG, type HeraldConfig } from '../../config/herald-config.js';
 import { ConnectionRegistry } from '../connection-registry.js';
 import { getSubscribeContext } from '../subscribe-request.js';
@@ -10,6 +11,7 @@ const MESSAGES = {
   'per-ip': [HttpStatus.TOO_MANY_REQUESTS, 'too many connections from this IP address'],
   'per-tenant': [HttpStatus.TOO_MANY_REQUESTS, 'too many connections for this tenant'],
   auth: [HttpStatus.UNAUTHORIZED, 'unauthorized'],
+  broker: [HttpStatus.SERVICE_UNAVAILABLE, 'the event broker is unreachable; retry later'],
 } as const;
 
 /**
@@ -22,6 +24,7 @@ export class AdmissionGuard implements CanActivate {
   constructor(
     @Inject(HERALD_CONFIG) private readonly config: HeraldConfig,
     private readonly registry: ConnectionRegistry,
+    @Inject(EVENT_BROKER) private readonly broker: EventBroker,
   ) {}
 
   canActivate(context: ExecutionContext): boolean {
@@ -29,7 +32,10 @@ export class AdmissionGuard implements CanActivate {
     const req = http.getRequest<Request>();
     const res = http.getResponse<Response>();
     const subscribe = getSubscribeContext(req);
-    const result = this.registry.admit(subscribe.ip, subscribe.tenant);
+    const result =
+      this.broker.state?.().connected === false
+        ? this.registry.refuse('broker')
+        : this.registry.admit(subscribe.ip, subscribe.tenant);
     if ('refused' in result) {
       const [status, message] = MESSAGES[result.refused];
       res.setHeader('Retry-After', String(this.config.retryAfterSeconds));
