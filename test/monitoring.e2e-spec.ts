@@ -3,6 +3,7 @@ import { execFileSync } from 'node:child_process';
 import { signJwt } from '../src/auth/jwt.js';
 import { MonitoringService } from '../src/monitoring/monitoring.service.js';
 import { ConnectionRegistry } from '../src/streams/connection-registry.js';
+import { REFUSE_REASONS, type RefuseReason } from '../src/streams/stream-counters.js';
 import type { HeraldStatus } from '../src/monitoring/status.js';
 import { RawSseClient } from './support/raw-sse.js';
 import {
@@ -360,7 +361,8 @@ describe('Monitoring: refusals counted by reason', () => {
     await refused(open('127.0.0.5', token('t5')), 503);
 
     const metrics = await scrape(herald);
-    const expected = { auth: 1, 'per-ip': 1, 'per-tenant': 1, capacity: 1, draining: 0 };
+    const triggered: Partial<Record<RefuseReason, number>> = { auth: 1, 'per-ip': 1, 'per-tenant': 1, capacity: 1 };
+    const expected = Object.fromEntries(REFUSE_REASONS.map((reason) => [reason, triggered[reason] ?? 0]));
     for (const [reason, count] of Object.entries(expected)) {
       expect(value(metrics, `herald_connections_refused_total{reason="${reason}"}`)).toBe(count);
     }

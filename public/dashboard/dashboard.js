@@ -6,8 +6,7 @@
 
 const TOKEN_KEY = 'herald.adminToken';
 const MAX_POINTS = 180;
-const REFUSE_REASONS = ['capacity', 'draining', 'per-ip', 'per-tenant', 'auth'];
-const REFUSE_COLORS = ['#f85149', '#a371f7', '#d29922', '#db61a2', '#8b95a3'];
+const REFUSE_COLORS = ['#f85149', '#a371f7', '#d29922', '#db61a2', '#8b95a3', '#58a6ff', '#3fb950'];
 
 const $ = (id) => document.getElementById(id);
 
@@ -118,12 +117,10 @@ const charts = {
     ['delivery p50', '#d29922'],
     ['event loop p99', '#8b95a3'],
   ]),
+  // One dataset per refusal reason, named by the data (Herald's reasons, not a copy of them).
   refusals: new Chart($('chart-refusals'), {
     type: 'bar',
-    data: {
-      labels: [],
-      datasets: REFUSE_REASONS.map((reason, i) => ({ label: reason, data: [], backgroundColor: REFUSE_COLORS[i] })),
-    },
+    data: { labels: [], datasets: [] },
     options: {
       scales: { x: { stacked: true, ticks: { maxTicksLimit: 6 } }, y: { stacked: true, beginAtZero: true } },
     },
@@ -138,14 +135,24 @@ const SERIES = {
   memory: [(p) => p.heapUsed / MB, (p) => p.rss / MB],
   throughput: [(p) => p.deliveriesPerSecond, (p) => p.messagesPerSecond],
   latency: [(p) => p.latencyP99Ms, (p) => p.latencyP50Ms, (p) => p.eventLoopP99Ms],
-  refusals: REFUSE_REASONS.map((reason) => (p) => p.refused[reason]),
+  refusals: [],
 };
+
+function ensureRefusalSeries(point) {
+  const chart = charts.refusals;
+  if (chart.data.datasets.length > 0) return;
+  Object.keys(point.refused).forEach((reason, i) => {
+    chart.data.datasets.push({ label: reason, data: [], backgroundColor: REFUSE_COLORS[i % REFUSE_COLORS.length] });
+    SERIES.refusals.push((p) => p.refused[reason] ?? 0);
+  });
+}
 
 let lastPointAt = 0;
 
 function addPoint(point, redraw) {
   if (!point || point.at <= lastPointAt) return;
   lastPointAt = point.at;
+  ensureRefusalSeries(point);
   for (const [name, chart] of Object.entries(charts)) {
     chart.data.labels.push(clock(point.at));
     SERIES[name].forEach((read, i) => chart.data.datasets[i].data.push(read(point)));
