@@ -14,7 +14,13 @@ import type { AlertRule, AlertsDocument, ChannelConfig } from './alert-model.js'
 import { channelFrom, defaultDocument, InvalidDocumentError, parseDocument, ruleFrom } from './alerts-document.js';
 import { ChannelKinds } from './channels/channel-kinds.js';
 import type { RuleDto } from './dto/rule.dto.js';
-import { ALERTS_STORE, AlertsStoreError, StoreConflictError, type AlertsStore } from './store/alerts-store.js';
+import {
+  ALERTS_STORE,
+  AlertsStoreError,
+  AlertsStoreUnavailableError,
+  StoreConflictError,
+  type AlertsStore,
+} from './store/alerts-store.js';
 
 type Edit<T> = (document: AlertsDocument) => Promise<{ document: Omit<AlertsDocument, 'revision'>; result: T }>;
 
@@ -42,6 +48,7 @@ export class AlertsConfigService implements OnModuleDestroy {
   private writes: Promise<unknown> = Promise.resolve();
   private readonly logger = new Logger('Alerts');
   private lastRefreshProblem: string | undefined;
+  private loaded = false;
   private refreshing = false;
 
   constructor(
@@ -53,8 +60,22 @@ export class AlertsConfigService implements OnModuleDestroy {
     return this.store.shared;
   }
 
-  /** At start-up: the stored configuration, or the defaults, written on the first start. */
+  /**
+   * At start-up: the stored configuration, or the defaults, written on the first start.
+   * A shared store that cannot be reached yet (Redis down) is not fatal: Herald starts
+   * with no rules and loads it on a later snapshot (`refresh`).
+   */
   async load(): Promise<void> {
+    try {
+      await this.loadOrCreate();
+      this.loaded = true;
+    } catch (error) {
+      if (!(error instanceof AlertsStoreUnavailableError)) throw error;
+      this.logger.warn({ msg: 'alerts store unreachable; will load it when it answers', problem: error.message });
+    }
+  }
+
+  private async loadOrCreate(): Promise<void> {
     const stored = await this.read();
     if (stored !== undefined) {
       this.document = stored;
@@ -79,6 +100,12 @@ export class AlertsConfigService implements OnModuleDestroy {
     this.refreshing = true;
     await this.serialize(async () => {
       try {
+        if (!this.loaded) {
+          await this.loadOrCreate();
+          this.loaded = true;
+          this.logger.log({ msg: 'alerts store loaded', store: this.store.location });
+          return;
+        }
         const changed = (await this.store.revision()) > this.document.revision;
         const stored = changed ? await this.read() : undefined;
         if (stored && stored.revision > this.document.revision) this.document = stored;

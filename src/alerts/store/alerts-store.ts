@@ -1,3 +1,4 @@
+import { ServiceUnavailableException } from '@nestjs/common';
 import type { AlertsDocument } from '../alert-model.js';
 
 /** Injection token of the `AlertsStore` in use (file, or Redis when BROKER=redis). */
@@ -24,6 +25,11 @@ export interface AlertsStore {
 /** The store cannot be read or written; the message names it and says why. */
 export class AlertsStoreError extends Error {
   override name = 'AlertsStoreError';
+}
+
+/** The store's backend cannot be reached right now (Redis down): retry later, nothing is wrong with the data. */
+export class AlertsStoreUnavailableError extends ServiceUnavailableException {
+  override name = 'AlertsStoreUnavailableError';
 }
 
 /** Another instance wrote the shared store since this one read it. */

@@ -1,6 +1,7 @@
 import { Redis } from 'ioredis';
 import type { AlertsDocument } from '../alert-model.js';
-import { AlertsStoreError, StoreConflictError, type AlertsStore } from './alerts-store.js';
+import { parseRedisUrl } from '../../broker/redis-url.js';
+import { AlertsStoreError, AlertsStoreUnavailableError, StoreConflictError, type AlertsStore } from './alerts-store.js';
 
 /**
  * Compare-and-set on the revision, so two instances writing at once cannot
@@ -24,7 +25,12 @@ export class RedisAlertsStore implements AlertsStore {
 
   constructor(redisUrl: string, keyPrefix: string) {
     this.key = `${keyPrefix}alerts`;
-    this.client = new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: 2, connectTimeout: 5_000 });
+    this.client = new Redis({
+      ...parseRedisUrl(redisUrl),
+      lazyConnect: true,
+      maxRetriesPerRequest: 2,
+      connectTimeout: 5_000,
+    });
     // Failures surface on the commands; without a listener ioredis would print each reconnect error.
     this.client.on('error', () => undefined);
   }
@@ -38,7 +44,7 @@ export class RedisAlertsStore implements AlertsStore {
     try {
       document = await this.client.hget(this.key, 'document');
     } catch (error) {
-      throw new AlertsStoreError(`alerts store ${this.location} cannot be read: ${reason(error)}`);
+      throw new AlertsStoreUnavailableError(`alerts store ${this.location} cannot be read: ${reason(error)}`);
     }
     if (document === null) return undefined;
     try {
@@ -52,7 +58,7 @@ export class RedisAlertsStore implements AlertsStore {
     try {
       return Number((await this.client.hget(this.key, 'revision')) ?? 0);
     } catch (error) {
-      throw new AlertsStoreError(`alerts store ${this.location} cannot be read: ${reason(error)}`);
+      throw new AlertsStoreUnavailableError(`alerts store ${this.location} cannot be read: ${reason(error)}`);
     }
   }
 
@@ -61,7 +67,7 @@ export class RedisAlertsStore implements AlertsStore {
     try {
       answer = await this.client.eval(SAVE_IF_UNCHANGED, 1, this.key, document.revision, JSON.stringify(document));
     } catch (error) {
-      throw new AlertsStoreError(`alerts store ${this.location} cannot be written: ${reason(error)}`);
+      throw new AlertsStoreUnavailableError(`alerts store ${this.location} cannot be written: ${reason(error)}`);
     }
     if (answer !== -1) {
       throw new StoreConflictError(
