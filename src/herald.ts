@@ -6,6 +6,7 @@ import { AppModule } from './app.module.js';
 import type { HeraldConfig } from './config/herald-config.js';
 import { HttpErrorFilter } from './http/http-error.filter.js';
 import { JsonLogger } from './logging/json-logger.js';
+import { setupOpenApi } from './openapi/openapi.js';
 
 export interface HeraldOptions {
   logger?: JsonLogger;
@@ -33,6 +34,7 @@ export async function createHerald(config: HeraldConfig, options: HeraldOptions 
   });
   app.useGlobalFilters(new HttpErrorFilter());
   app.useGlobalPipes(new ValidationPipe({ whitelist: true, forbidNonWhitelisted: true }));
+  setupOpenApi(app);
   // No enableShutdownHooks(): main.ts drains on SIGTERM/SIGINT first (health/shutdown-signals.ts).
   tuneServer(app.getHttpServer() as Server);
   return app;

@@ -1,8 +1,11 @@
 import { Controller, Get, Logger, NotFoundException, Param, Req, Res } from '@nestjs/common';
+import { ApiHeader, ApiOperation, ApiParam, ApiResponse, ApiTags, type HeaderObject } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { ApiErrors } from '../openapi/http-error.schema.js';
+import { TAGS } from '../openapi/openapi.js';
 import { etagMatches, StaticAsset } from './static-asset.js';
 
 const JAVASCRIPT = 'text/javascript; charset=utf-8';
@@ -10,6 +13,28 @@ const JAVASCRIPT = 'text/javascript; charset=utf-8';
 const BUNDLE_CACHE = 'public, max-age=300';
 /** The page always revalidates, so a new release is picked up at the next load. */
 const PAGE_CACHE = 'no-cache';
+
+const CLIENT_FILES = ['herald.js', 'herald-worker.js', 'herald.js.map', 'herald-worker.js.map'];
+
+/** Validators sent with every asset, for conditional requests. */
+const ASSET_HEADERS: Record<string, HeaderObject> = {
+  ETag: { description: 'Strong validator of this build of the file.', required: true, schema: { type: 'string' } },
+  'Cache-Control': { required: true, schema: { type: 'string', example: 'public, max-age=300' } },
+  'Last-Modified': { required: true, schema: { type: 'string' } },
+};
+
+/** `If-None-Match` with the ETag a client holds: 304 while the file is unchanged. */
+const IF_NONE_MATCH = {
+  name: 'If-None-Match',
+  required: false,
+  description: 'An ETag from an earlier answer: 304 and no body while the file has not changed.',
+};
+
+const NOT_MODIFIED = ApiResponse({
+  status: 304,
+  description: 'Unchanged since the ETag in `If-None-Match`.',
+  headers: { ETag: ASSET_HEADERS.ETag },
+});
 
 /** The directory holding package.json: `src/` in development, `dist/src/` once built, both under it. */
 function packageRoot(): string {
@@ -29,6 +54,7 @@ function packageRoot(): string {
  * `/examples/fleet`.
  */
 @Controller()
+@ApiTags(TAGS.client)
 export class ClientAssetsController {
   private readonly logger = new Logger('ClientAssets');
   private readonly client: ReadonlyMap<string, StaticAsset>;
@@ -57,6 +83,31 @@ export class ClientAssetsController {
   }
 
   @Get('client/:file')
+  @ApiOperation({
+    operationId: 'getClientFile',
+    summary: 'The browser client (ES module), its SharedWorker, and their source maps',
+    description:
+      "`import { HeraldClient } from '/client/herald.js'`: reconnects with backoff, resumes with " +
+      '`Last-Event-ID`, and shares one stream between the tabs of an origin (SharedWorker).',
+  })
+  @ApiParam({ name: 'file', schema: { type: 'string', enum: CLIENT_FILES, example: 'herald.js' } })
+  @ApiHeader(IF_NONE_MATCH)
+  @ApiResponse({
+    status: 200,
+    description: 'The file (cached for 5 minutes, then revalidated with its ETag).',
+    headers: ASSET_HEADERS,
+    content: {
+      'text/javascript': { schema: { type: 'string' } },
+      'application/json': { schema: { type: 'object', description: 'A source map (`.map` files).' } },
+    },
+  })
+  @NOT_MODIFIED
+  @ApiErrors({
+    404: {
+      description: 'No such client file, or the client was not built (`npm run build`).',
+      examples: { unknown: 'no client file "other.js"', notBuilt: 'the client is not built: run `npm run build`' },
+    },
+  })
   clientFile(@Param('file') file: string, @Req() req: Request, @Res() res: Response): void {
     const asset = this.client.get(file);
     if (!asset) throw new NotFoundException(`no client file ${JSON.stringify(file)}`);
@@ -64,6 +115,25 @@ export class ClientAssetsController {
   }
 
   @Get('examples/fleet')
+  @ApiOperation({
+    operationId: 'getFleetExample',
+    summary: 'A multi-tab example page built on the browser client',
+    description: 'Open it in several tabs: they share one stream.',
+  })
+  @ApiHeader(IF_NONE_MATCH)
+  @ApiResponse({
+    status: 200,
+    description: 'The page (always revalidated).',
+    headers: ASSET_HEADERS,
+    content: { 'text/html': { schema: { type: 'string' } } },
+  })
+  @NOT_MODIFIED
+  @ApiErrors({
+    404: {
+      description: 'The example was not built.',
+      examples: { notBuilt: 'the client is not built: run `npm run build`' },
+    },
+  })
   fleetPage(@Req() req: Request, @Res() res: Response): void {
     this.send(this.fleet, req, res);
   }

@@ -1,3 +1,4 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import {
   ArrayMaxSize,
   ArrayUnique,
@@ -14,6 +15,7 @@ import {
 } from 'class-validator';
 import { FIGURE_NAMES, type FigureName } from '../../monitoring/figures.js';
 import { COMPARISONS, ID_PATTERN, ID_RULE, SEVERITIES, type Comparison, type Severity } from '../alert-model.js';
+import { RULE_PROPERTIES } from '../alerts.schema.js';
 
 const FINITE = { allowNaN: false, allowInfinity: false };
 const DAY_SECONDS = 86_400;
@@ -21,41 +23,55 @@ const DAY_SECONDS = 86_400;
 /** Body of `POST|PUT /v1/admin/alerts/rules` (API.md, Administration). */
 export class RuleDto {
   /** Chosen on create (else a UUID); on replace, the id of the path, as a GET returned it. */
+  @ApiPropertyOptional({
+    type: 'string',
+    pattern: ID_PATTERN.source,
+    description: 'On create: choose a readable id (else a UUID is made; 409 if taken). On replace: the id of the path.',
+    example: 'busy',
+  })
   @IsOptional()
   @Matches(ID_PATTERN, { message: ID_RULE })
   id?: string;
 
+  @ApiProperty(RULE_PROPERTIES.name)
   @IsString()
   @Length(1, 200)
   name!: string;
 
+  @ApiProperty(RULE_PROPERTIES.metric)
   @IsIn(FIGURE_NAMES, { message: `metric must be one of ${FIGURE_NAMES.join(', ')}` })
   metric!: FigureName;
 
+  @ApiProperty(RULE_PROPERTIES.op)
   @IsIn(COMPARISONS, { message: `op must be one of ${COMPARISONS.join(' ')}` })
   op!: Comparison;
 
   /** Every figure is zero or more, so a negative threshold is a mistake. */
+  @ApiProperty(RULE_PROPERTIES.threshold)
   @IsNumber(FINITE)
   @Min(0)
   threshold!: number;
 
+  @ApiPropertyOptional(RULE_PROPERTIES.forSeconds)
   @IsOptional()
   @IsNumber(FINITE)
   @Min(0)
   @Max(DAY_SECONDS)
   forSeconds?: number;
 
+  @ApiPropertyOptional(RULE_PROPERTIES.severity)
   @IsOptional()
   @IsIn(SEVERITIES, { message: `severity must be one of ${SEVERITIES.join(', ')}` })
   severity?: Severity;
 
+  @ApiPropertyOptional(RULE_PROPERTIES.cooldownSeconds)
   @IsOptional()
   @IsNumber(FINITE)
   @Min(0)
   @Max(7 * DAY_SECONDS)
   cooldownSeconds?: number;
 
+  @ApiPropertyOptional(RULE_PROPERTIES.channels)
   @IsOptional()
   @IsArray()
   @ArrayMaxSize(50)
@@ -63,6 +79,7 @@ export class RuleDto {
   @IsString({ each: true })
   channels?: string[];
 
+  @ApiPropertyOptional(RULE_PROPERTIES.enabled)
   @IsOptional()
   @IsBoolean()
   enabled?: boolean;

@@ -1,0 +1,63 @@
+import { applyDecorators } from '@nestjs/common';
+import { ApiExtraModels, ApiProperty, ApiResponse, getSchemaPath, type HeaderObject } from '@nestjs/swagger';
+import { STATUS_CODES } from 'node:http';
+
+/** The one error body of every refusal (src/http/http-error.filter.ts). */
+export class HttpErrorBody {
+  @ApiProperty({ description: 'The HTTP status code, repeated.', minimum: 400, maximum: 599, example: 400 })
+  statusCode!: number;
+
+  @ApiProperty({ description: "The status code's reason phrase.", example: 'Bad Request' })
+  error!: string;
+
+  @ApiProperty({
+    description: 'What was wrong, for a human. A list when a body had several invalid fields.',
+    oneOf: [{ type: 'string' }, { type: 'array', items: { type: 'string' }, minItems: 1 }],
+    example: 'invalid topic "a b": 1-256 characters from A-Z a-z 0-9 _ - . : / ~ @',
+  })
+  message!: string | string[];
+}
+
+/** `Retry-After` on 429 and 503: whole seconds to wait before trying again. */
+export const RETRY_AFTER_HEADER: HeaderObject = {
+  description: 'Seconds to wait before retrying (429: until the limit frees up; 503: `RETRY_AFTER_SECONDS`).',
+  required: true,
+  schema: { type: 'integer', minimum: 0, example: 30 },
+};
+
+export interface ErrorDoc {
+  /** When this status is answered. */
+  description: string;
+  /** One `message` per cause, keyed by a short example name. */
+  examples: Record<string, string | string[]>;
+  /** The answer carries `Retry-After` (429, 503). */
+  retryAfter?: boolean;
+}
+
+/** The error body of `status` with a message. */
+export function errorBody(status: number, message: string | string[]): HttpErrorBody {
+  return { statusCode: status, error: STATUS_CODES[status] ?? 'Error', message };
+}
+
+/**
+ * Documents refusals: each status with the {statusCode, error, message} body,
+ * one example per cause, and `Retry-After` where the server sends it.
+ */
+export function ApiErrors(errors: Record<number, ErrorDoc>): MethodDecorator & ClassDecorator {
+  const decorators = Object.entries(errors).map(([code, doc]) => {
+    const status = Number(code);
+    const examples = Object.fromEntries(
+      Object.entries(doc.examples).map(([name, message]) => [
+        name,
+        { summary: Array.isArray(message) ? message.join('; ') : message, value: errorBody(status, message) },
+      ]),
+    );
+    return ApiResponse({
+      status,
+      description: doc.description,
+      headers: doc.retryAfter ? { 'Retry-After': RETRY_AFTER_HEADER } : undefined,
+      content: { 'application/json': { schema: { $ref: getSchemaPath(HttpErrorBody) }, examples } },
+    });
+  });
+  return applyDecorators(ApiExtraModels(HttpErrorBody), ...decorators);
+}

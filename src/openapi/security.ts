@@ -1,0 +1,67 @@
+import { applyDecorators } from '@nestjs/common';
+import { ApiBearerAuth, ApiSecurity } from '@nestjs/swagger';
+import { ApiErrors } from './http-error.schema.js';
+
+/** Security scheme names of the OpenAPI document (all `Authorization: Bearer`). */
+export const PUBLISHER_AUTH = 'publisher';
+export const ADMIN_AUTH = 'admin';
+export const SUBSCRIBER_AUTH = 'subscriber';
+
+/** `Authorization: Bearer <ADMIN_TOKEN>`; anything else is 401. */
+export function ApiAdminAuth(): MethodDecorator & ClassDecorator {
+  return applyDecorators(
+    ApiBearerAuth(ADMIN_AUTH),
+    ApiErrors({
+      401: {
+        description: 'The admin token is missing or wrong.',
+        examples: { missing: 'a valid admin token is required (Authorization: Bearer <ADMIN_TOKEN>)' },
+      },
+    }),
+  );
+}
+
+/** PUBLISH_TOKEN, ADMIN_TOKEN or (with JWT_SECRET) a JWT whose `publish` claim allows the topics. */
+export function ApiPublisherAuth(): MethodDecorator & ClassDecorator {
+  return applyDecorators(
+    ApiBearerAuth(PUBLISHER_AUTH),
+    ApiErrors({
+      401: {
+        description: 'No publisher credential, or one Herald does not accept.',
+        examples: {
+          missing: 'a publisher token is required (Authorization: Bearer <token>)',
+          wrong: 'invalid publisher token',
+          expired: 'invalid publisher token: token expired',
+        },
+      },
+      403: {
+        description: 'A JWT whose `publish` claim does not allow one of the topics.',
+        examples: { notAllowed: 'this token may not publish to "trucks/42"' },
+      },
+    }),
+  );
+}
+
+/**
+ * Subscriber auth is on only when JWT_SECRET is set: then an HS256 JWT whose
+ * `topics` claim allows every topic, as Bearer, `access_token` or `herald_token`.
+ */
+export function ApiSubscriberAuth(): MethodDecorator & ClassDecorator {
+  return applyDecorators(
+    // `{}`: anonymous access, the default (subscriber auth off).
+    ApiSecurity({}),
+    ApiBearerAuth(SUBSCRIBER_AUTH),
+    ApiErrors({
+      401: {
+        description: 'Subscriber auth is on (JWT_SECRET) and the token is missing, invalid or expired.',
+        examples: {
+          missing: 'a subscriber token is required (Bearer, access_token or herald_token cookie)',
+          expired: 'invalid subscriber token: token expired',
+        },
+      },
+      403: {
+        description: "Subscriber auth is on and the token's `topics` claim does not allow a requested topic.",
+        examples: { notAllowed: 'topic "trucks/42" is not allowed by this token' },
+      },
+    }),
+  );
+}
