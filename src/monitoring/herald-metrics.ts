@@ -181,14 +181,23 @@ export class HeraldMetrics {
   }
 }
 
+/**
+ * prom-client defaults Herald does not serve: the three `_total` gauges break
+ * `promtool check metrics` (gauges named like counters), and the per-type
+ * handle/resource gauges list every socket on each scrape (tens of ms of
+ * blocked event loop at 10,000 streams) to say what herald_connections_active says.
+ */
+const DROPPED_DEFAULTS = [
+  'nodejs_active_handles',
+  'nodejs_active_handles_total',
+  'nodejs_active_requests_total',
+  'nodejs_active_resources',
+  'nodejs_active_resources_total',
+];
+
 /** process_* and nodejs_* once per process, in the global registry @willsoto/nestjs-prometheus serves from. */
 function ensureDefaultMetrics(): void {
   if (register.getSingleMetric('process_cpu_user_seconds_total') !== undefined) return;
   collectDefaultMetrics({ register });
-  // prom-client's nodejs_active_{handles,requests,resources}_total are gauges named like counters, which
-  // `promtool check metrics` rejects; the same figures remain, by type, in nodejs_active_handles etc.
-  for (const metric of register.getMetricsAsArray()) {
-    // `type` is typed as a numeric enum but is the string 'counter', 'gauge'… at run time.
-    if (String(metric.type) !== 'counter' && metric.name.endsWith('_total')) register.removeSingleMetric(metric.name);
-  }
+  for (const name of DROPPED_DEFAULTS) register.removeSingleMetric(name);
 }
