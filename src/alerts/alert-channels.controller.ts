@@ -22,13 +22,14 @@ import {
 } from '@nestjs/swagger';
 import { AdminGuard } from '../auth/admin.guard.js';
 import { ApiErrors } from '../openapi/http-error.schema.js';
-import { TAGS } from '../openapi/openapi.js';
+import { TAGS } from '../openapi/tags.js';
 import { ApiAdminAuth } from '../openapi/security.js';
 import type { AlertHistoryEntry } from './alert-history.js';
 import type { ChannelConfig } from './alert-model.js';
 import { AlertsConfigService } from './alerts-config.service.js';
 import {
   AlertHistoryEntryView,
+  AlertNotificationView,
   CHANNEL_EXAMPLES,
   CHANNEL_INPUT_EXAMPLES,
   CHANNEL_INPUT_SCHEMA,
@@ -63,7 +64,7 @@ const NOT_SAVED = {
 @UseGuards(AdminGuard)
 @ApiTags(TAGS.alerts)
 @ApiAdminAuth()
-@ApiExtraModels(...CHANNEL_MODELS)
+@ApiExtraModels(...CHANNEL_MODELS, AlertNotificationView)
 export class AlertChannelsController {
   constructor(
     private readonly configs: AlertsConfigService,

@@ -2,7 +2,7 @@ import { Controller, Get, Query, UseGuards } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { AdminGuard } from '../auth/admin.guard.js';
 import { ApiErrors } from '../openapi/http-error.schema.js';
-import { TAGS } from '../openapi/openapi.js';
+import { TAGS } from '../openapi/tags.js';
 import { ApiAdminAuth } from '../openapi/security.js';
 import type { AlertHistoryEntry } from './alert-history.js';
 import { AlertHistoryEntryView, LiveAlertViewSchema } from './alerts.schema.js';

@@ -10,7 +10,7 @@ import {
 } from '@nestjs/swagger';
 import { AdminGuard } from '../auth/admin.guard.js';
 import { ApiErrors } from '../openapi/http-error.schema.js';
-import { TAGS } from '../openapi/openapi.js';
+import { TAGS } from '../openapi/tags.js';
 import { ApiAdminAuth } from '../openapi/security.js';
 import type { AlertRule } from './alert-model.js';
 import { AlertsConfigService } from './alerts-config.service.js';

@@ -1,4 +1,11 @@
-import { ApiProperty, ApiPropertyOptional, ApiSchema, getSchemaPath, type SchemaObject } from '@nestjs/swagger';
+import {
+  ApiProperty,
+  ApiPropertyOptional,
+  ApiSchema,
+  getSchemaPath,
+  type PathItemObject,
+  type SchemaObject,
+} from '@nestjs/swagger';
 import { FIGURE_NAMES } from '../monitoring/figures.js';
 import type { AlertDelivery, AlertHistoryEntry, DeliveryResult } from './alert-history.js';
 import {
@@ -13,6 +20,7 @@ import {
   type Severity,
 } from './alert-model.js';
 import type { LiveAlertView } from './alerts.service.js';
+import { TAGS } from '../openapi/tags.js';
 import type { FigureName } from '../monitoring/figures.js';
 
 /** OpenAPI documentation of the Alerts admin API: channels (one schema per kind), rules, history. */
@@ -392,7 +400,11 @@ export class AlertDeliveryView implements AlertDelivery {
 }
 
 /** What a webhook receives (API.md, Administration), and what the history keeps. */
-class NotificationFields implements AlertNotification {
+@ApiSchema({
+  name: 'AlertNotification',
+  description: 'The JSON body a `webhook` channel receives; Slack, email and log carry the same facts as text.',
+})
+export class AlertNotificationView implements AlertNotification {
   @ApiProperty({ enum: ['firing', 'resolved', 'test'], example: 'firing' })
   status!: NotificationStatus;
 
@@ -420,7 +432,7 @@ class NotificationFields implements AlertNotification {
 }
 
 @ApiSchema({ name: 'AlertHistoryEntry', description: 'A fired, resolved or test alert with its deliveries.' })
-export class AlertHistoryEntryView extends NotificationFields implements AlertHistoryEntry {
+export class AlertHistoryEntryView extends AlertNotificationView implements AlertHistoryEntry {
   @ApiProperty({ type: 'string', format: 'uuid' })
   id!: string;
 
@@ -467,3 +479,82 @@ export class LiveAlertViewSchema implements LiveAlertView {
   @ApiProperty({ type: 'number', example: 0.9 })
   threshold!: number;
 }
+
+/** The POST a `webhook` channel makes: an OpenAPI 3.1 webhook, so receivers can generate their side too. */
+export const ALERT_WEBHOOKS: Record<string, PathItemObject> = {
+  alertNotification: {
+    post: {
+      operationId: 'receiveAlertNotification',
+      tags: [TAGS.alerts],
+      summary: 'What a webhook alert channel sends to its URL',
+      description:
+        'Sent when an alert fires or resolves (and by `POST /v1/admin/alerts/channels/{id}/test`). Verify ' +
+        '`X-Herald-Signature` over the raw body before parsing, and reject old timestamps to stop replays. A ' +
+        'retried delivery carries the same `X-Herald-Delivery`.',
+      parameters: [
+        {
+          name: 'X-Herald-Timestamp',
+          in: 'header',
+          required: true,
+          description: 'When this attempt was sent, unix ms; part of the signed text.',
+          schema: { type: 'string', pattern: '^[0-9]{13}$', example: '1795459440620' },
+        },
+        {
+          name: 'X-Herald-Delivery',
+          in: 'header',
+          required: true,
+          description: 'The same for every retry of one notification: drop duplicates by it.',
+          schema: { type: 'string', format: 'uuid' },
+        },
+        {
+          name: 'X-Herald-Signature',
+          in: 'header',
+          required: false,
+          description:
+            'Only when the channel has a secret: `sha256=<hex HMAC-SHA256 of "<X-Herald-Timestamp>.<raw body>">`.',
+          schema: { type: 'string', pattern: '^sha256=[0-9a-f]{64}$' },
+        },
+      ],
+      requestBody: {
+        required: true,
+        content: {
+          'application/json': {
+            schema: { $ref: getSchemaPath(AlertNotificationView) },
+            examples: {
+              firing: {
+                summary: 'An alert fired',
+                value: {
+                  status: 'firing',
+                  rule: { id: 'busy', name: 'Busy', metric: 'active_connections', op: '>', threshold: 5000 },
+                  severity: 'warning',
+                  value: 5120,
+                  startedAt: '2026-11-18T09:24:00.000Z',
+                  instance: 'herald-0:3000',
+                },
+              },
+              resolved: {
+                summary: 'It resolved',
+                value: {
+                  status: 'resolved',
+                  rule: { id: 'busy', name: 'Busy', metric: 'active_connections', op: '>', threshold: 5000 },
+                  severity: 'warning',
+                  value: 4700,
+                  startedAt: '2026-11-18T09:24:00.000Z',
+                  resolvedAt: '2026-11-18T09:41:10.000Z',
+                  instance: 'herald-0:3000',
+                },
+              },
+            },
+          },
+        },
+      },
+      responses: {
+        '2XX': { description: 'Received.' },
+        default: {
+          description:
+            'Anything else is a failed attempt, retried ALERTS_SEND_RETRIES times (4xx other than 408 and 429 are not).',
+        },
+      },
+    },
+  },
+};

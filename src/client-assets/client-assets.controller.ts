@@ -5,7 +5,7 @@ import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ApiErrors } from '../openapi/http-error.schema.js';
-import { TAGS } from '../openapi/openapi.js';
+import { TAGS } from '../openapi/tags.js';
 import { etagMatches, StaticAsset } from './static-asset.js';
 
 const JAVASCRIPT = 'text/javascript; charset=utf-8';

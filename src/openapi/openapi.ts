@@ -3,22 +3,13 @@ import { DocumentBuilder, SwaggerModule, type OpenAPIObject, type PathItemObject
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { ALERT_WEBHOOKS } from '../alerts/alerts.schema.js';
 import { ADMIN_AUTH, PUBLISHER_AUTH, SUBSCRIBER_AUTH } from './security.js';
+import { TAG_DESCRIPTIONS, TAGS } from './tags.js';
 
 /** Where the document and its UI are served. */
 export const OPENAPI_JSON_PATH = '/openapi.json';
 export const DOCS_PATH = '/docs';
-
-/** Tags in the order Swagger UI lists them. */
-export const TAGS = {
-  subscribe: 'Subscribe',
-  publish: 'Publish',
-  connections: 'Admin: connections',
-  alerts: 'Admin: alerts',
-  operations: 'Operations',
-  client: 'Client',
-  documentation: 'Documentation',
-} as const;
 
 const DESCRIPTION = `
 Herald is a Server-Sent Events gateway: publishers \`POST\` events to topics, subscribers hold
@@ -114,8 +105,8 @@ export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
       ),
       SUBSCRIBER_AUTH,
     );
-  for (const name of Object.values(TAGS)) builder.addTag(name);
-  const document = SwaggerModule.createDocument(app, builder.build());
+  for (const name of Object.values(TAGS)) builder.addTag(name, TAG_DESCRIPTIONS[name]);
+  const document = SwaggerModule.createDocument(app, { ...builder.build(), webhooks: ALERT_WEBHOOKS });
   document.paths = { ...document.paths, ...documentationPaths() };
   return document;
 }

@@ -2,7 +2,7 @@ import { Controller, Delete, Get, HttpCode, NotFoundException, Param, UseGuards 
 import { ApiNoContentResponse, ApiOkResponse, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
 import { AdminGuard } from '../auth/admin.guard.js';
 import { ApiErrors } from '../openapi/http-error.schema.js';
-import { TAGS } from '../openapi/openapi.js';
+import { TAGS } from '../openapi/tags.js';
 import { ApiAdminAuth } from '../openapi/security.js';
 import { ConnectionRegistry, type ConnectionView } from './connection-registry.js';
 import { Connection } from './streams.schema.js';

@@ -20,7 +20,7 @@ import {
 import { getSubscribeContext } from './subscribe-request.js';
 import { ApiErrors } from '../openapi/http-error.schema.js';
 import { ApiSubscriberAuth } from '../openapi/security.js';
-import { TAGS } from '../openapi/openapi.js';
+import { TAGS } from '../openapi/tags.js';
 
 type NestSseResponse = Response & { raw?: SseSink };
 

@@ -37,7 +37,7 @@ import {
   TOPIC_PROPERTY,
 } from './streams.schema.js';
 import { ApiPublisherAuth } from '../openapi/security.js';
-import { TAGS } from '../openapi/openapi.js';
+import { TAGS } from '../openapi/tags.js';
 
 export const MAX_BATCH = 1_000;
 
