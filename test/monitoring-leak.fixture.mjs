@@ -1,6 +1,6 @@
 // Test-only (test/monitoring-leak.e2e-spec.ts): the built Herald (dist/) in its own process, plus a
-// Nest module whose endpoint keeps 64 KB per request once LEAKY=1 and LEAK_AFTER_MS have passed since
-// its first request (the warm-up) — a real leak for the detector to find.
+// Nest module whose endpoint keeps 64 KB per request once leaking (LEAKY=1 and POST /test/leaky/start,
+// sent after the warm-up) — a real leak for the detector to find.
 // Plain JavaScript so it runs on the compiled app; decorators are applied as functions.
 import 'reflect-metadata';
 import { Controller, Inject, Injectable, Module, Post } from '@nestjs/common';
@@ -22,11 +22,10 @@ if (process.env.FULL_GC_EVERY_MS !== undefined)
 
 class LeakyStore {
   leaky = process.env.LEAKY === '1';
-  leakAfterMs = Number(process.env.LEAK_AFTER_MS ?? 0);
+  leaking = false;
   retained = [];
   requests = 0;
-  firstAt = 0;
-  /** When the first request was kept, ms since the epoch (0: not yet). */
+  /** When the leak was switched on, ms since the epoch (0: not yet). */
   leakStartedAt = 0;
 }
 Injectable()(LeakyStore);
@@ -39,20 +38,26 @@ class LeakyController {
   handle() {
     const store = this.store;
     const n = ++store.requests;
-    const now = Date.now();
-    if (n === 1) store.firstAt = now;
     // Garbage either way, so the collector has a sawtooth to draw; kept only when leaking.
     // Arrays, not strings: V8 may share a repeated string's structure instead of copying it.
     const garbage = new Array(GARBAGE_ELEMENTS).fill(n);
-    if (store.leaky && now - store.firstAt >= store.leakAfterMs) {
-      if (store.leakStartedAt === 0) store.leakStartedAt = now;
-      store.retained.push(new Array(LEAKED_ELEMENTS).fill(garbage[0]));
+    if (store.leaking) store.retained.push(new Array(LEAKED_ELEMENTS).fill(garbage[0]));
+    return { requests: n, retained: store.retained.length };
+  }
+
+  /** The warm-up is over: from now on the leaky process keeps what it allocates. */
+  start() {
+    const store = this.store;
+    if (store.leaky && !store.leaking) {
+      store.leaking = true;
+      store.leakStartedAt = Date.now();
     }
-    return { requests: n, retained: store.retained.length, leakStartedAt: store.leakStartedAt };
+    return { leaking: store.leaking, leakStartedAt: store.leakStartedAt };
   }
 }
 Inject(LeakyStore)(LeakyController, undefined, 0);
 Post()(LeakyController.prototype, 'handle', Object.getOwnPropertyDescriptor(LeakyController.prototype, 'handle'));
+Post('start')(LeakyController.prototype, 'start', Object.getOwnPropertyDescriptor(LeakyController.prototype, 'start'));
 Controller('test/leaky')(LeakyController);
 
 class LeakyModule {}
