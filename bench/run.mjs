@@ -7,13 +7,15 @@
 //                        churn, monitoring on/off
 //
 // Options: --only=herald,hand-tuned (servers to run), --no-write (print only),
-// --out=<dir> (default bench/results). HERALD_DIST=<dir> runs Herald from another build.
+// --out=<dir> (default bench/results), --wait-quiet=<s> (first wait up to s seconds
+// for both cores to be nearly idle). HERALD_DIST=<dir> runs Herald from another build.
 // All load is on loopback (127.0.0.0/8), bounded in count and time.
+import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { LoadClients } from './lib/load-clients.mjs';
-import { loadAverage, machine } from './lib/proc.mjs';
-import { writeReport } from './lib/report.mjs';
+import { coreTimes, loadAverage, machine } from './lib/proc.mjs';
+import { p99Text, verdict, writeReport } from './lib/report.mjs';
 import { churn, connectionStorm, fanoutSearch, fanoutStep, idleMemory } from './lib/scenarios.mjs';
 import { HERALD_ENV, pinning, pinSelf, ROOT, SERVERS, startServer } from './lib/servers.mjs';
 
@@ -34,7 +36,7 @@ const MAX_IDLE_STREAMS = 50_000;
 const PLAN = {
   quick: {
     idleSteps: [1_000],
-    fanout: [{ subscribers: 1_000, rates: [20_000, 50_000, 100_000], durationMs: 3_000 }],
+    fanout: [{ subscribers: 1_000, rates: [10_000, 25_000, 50_000, 100_000], durationMs: 2_500 }],
   },
   full: {
     idleSteps: [1_000, 10_000, 'max'],
@@ -44,7 +46,8 @@ const PLAN = {
     ],
     storm: { count: 20_000, concurrency: 2_000, maxConnections: 10_000 },
     churn: { cycles: 100_000, warmup: 5_000, concurrency: 200, maxDurationMs: 180_000 },
-    monitoring: { subscribers: 1_000, rounds: 2, durationMs: 5_000 },
+    // A rate well below saturation, where events are not batched, so CPU per delivery is comparable.
+    monitoring: { subscribers: 1_000, deliveriesPerSecond: 10_000, rounds: 3, durationMs: 6_000 },
   },
 }[mode];
 
@@ -56,10 +59,10 @@ function describeStep(step) {
   if (step.error) return `${step.deliveriesPerSecond}/s: ${step.error}`;
   return (
     `${step.subscribers} subs @ ${step.deliveriesPerSecond}/s: received ${step.received}/${step.expected}` +
-    ` p99 ${step.p99Ms?.toFixed(1)} ms, ${step.cpuUsPerDelivery?.toFixed(1)} µs/delivery, server CPU ` +
+    ` p99 ${p99Text(step)}, ${step.cpuUsPerDelivery?.toFixed(1)} µs/delivery, server CPU ` +
     `${step.serverCpuPercent.toFixed(0)} %, others on core 0 ${step.otherLoadPercent.toFixed(0)} %, client CPU ` +
     `${step.clientCpuPercent.toFixed(0)} %` +
-    `${step.held ? '' : '  ✗'}`
+    `${step.held ? '' : `  ✗ ${verdict(step)}`}`
   );
 }
 
@@ -155,7 +158,8 @@ async function measureHeraldOnly(definition, clients) {
 /**
  * Monitoring on (default SNAPSHOT_INTERVAL_MS) vs off (an hour between
  * snapshots: there is no switch to turn the module off): the same fan-out
- * rate on fresh servers, alternating, compared by server CPU per delivery.
+ * rate on fresh servers, alternating, compared by the median server CPU per
+ * delivery (what bounds the deliveries one core can make).
  */
 async function monitoringOnOff(definition, clients, plan) {
   const variants = { on: {}, off: { SNAPSHOT_INTERVAL_MS: '3600000' } };
@@ -175,12 +179,13 @@ async function monitoringOnOff(definition, clients, plan) {
       runs.push({ variant: name, ...step });
     }
   }
-  const mean = (name) => {
-    const list = runs.filter((r) => r.variant === name && r.cpuUsPerDelivery);
-    return list.reduce((sum, r) => sum + r.cpuUsPerDelivery, 0) / list.length;
+  const median = (name) => {
+    const list = runs.filter((r) => r.variant === name && r.cpuUsPerDelivery).map((r) => r.cpuUsPerDelivery);
+    list.sort((a, b) => a - b);
+    return list[Math.floor(list.length / 2)];
   };
-  const on = mean('on');
-  const off = mean('off');
+  const on = median('on');
+  const off = median('off');
   return {
     deliveriesPerSecond: rate,
     cpuUsPerDeliveryOn: on,
@@ -191,8 +196,44 @@ async function monitoringOnOff(definition, clients, plan) {
   };
 }
 
+/** Which Herald was measured: the commit of this checkout, or HERALD_DIST and the commit it says it is. */
+function heraldBuild() {
+  if (process.env.HERALD_DIST) return `${process.env.HERALD_DIST} (commit ${process.env.HERALD_COMMIT ?? 'not given'})`;
+  try {
+    const commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT, encoding: 'utf8' }).trim();
+    const dirty = execFileSync('git', ['status', '--porcelain', '--', 'src', 'libs'], { cwd: ROOT, encoding: 'utf8' });
+    return `dist/ built from ${commit}${dirty.trim() ? ' plus uncommitted changes in src/ or libs/' : ''}`;
+  } catch {
+    return 'dist/';
+  }
+}
+
+/** Busy share of each core over `ms`, from /proc/stat. */
+async function coreBusy(ms) {
+  const before = [0, 1].map(coreTimes);
+  await new Promise((resolve) => setTimeout(resolve, ms));
+  return [0, 1].map((core, i) => {
+    const after = coreTimes(core);
+    const total = after.total - before[i].total;
+    return total > 0 ? (100 * (after.busy - before[i].busy)) / total : 0;
+  });
+}
+
+/** Waits (bounded) until other work leaves both cores nearly idle, so figures are comparable. */
+async function waitQuiet(seconds) {
+  const deadline = Date.now() + seconds * 1000;
+  for (;;) {
+    const busy = await coreBusy(5_000);
+    if (busy.every((b) => b < 25) || Date.now() > deadline) {
+      log(`cores busy ${busy.map((b) => `${b.toFixed(0)} %`).join(' / ')} before the run`);
+      return;
+    }
+  }
+}
+
 async function main() {
   pinSelf(1);
+  if (args.has('wait-quiet')) await waitQuiet(Number(args.get('wait-quiet')) || 600);
   const startedAt = new Date();
   const results = {
     mode,
@@ -213,8 +254,6 @@ async function main() {
     }
     const herald = selected.find((definition) => definition.key === 'herald');
     if (mode === 'full' && herald) {
-      const held = results.servers.herald.fanout[0]?.held?.deliveriesPerSecond ?? 20_000;
-      PLAN.monitoring.deliveriesPerSecond = Math.round(held * 0.6);
       results.herald = await measureHeraldOnly(herald, clients);
     }
   } finally {
@@ -224,6 +263,7 @@ async function main() {
   results.loadAfter = loadAverage();
   results.durationS = Math.round((Date.now() - startedAt.getTime()) / 1000);
   results.heraldEnv = HERALD_ENV;
+  results.heraldBuild = heraldBuild();
   const table = writeReport(results, args.has('no-write') ? null : outDir);
   process.stdout.write(`\n${table}\n`);
   log(`done in ${results.durationS} s${args.has('no-write') ? '' : `; report in ${outDir}`}`);

@@ -20,21 +20,25 @@ export function cpuMs(pid) {
   return (Number(fields[11]) + Number(fields[12])) * TICK_MS;
 }
 
-/** Busy and total time of one core, ms (from /proc/stat). */
+/**
+ * Busy and total time of one core, ms (from /proc/stat). Softirq time is kept
+ * apart: on loopback most of it is the kernel delivering the server's own writes.
+ */
 export function coreTimes(core) {
   const line = readFileSync('/proc/stat', 'latin1')
     .split('\n')
     .find((l) => l.startsWith(`cpu${core} `));
-  if (!line) return { busy: 0, total: 0 };
+  if (!line) return { busy: 0, total: 0, softirq: 0 };
   const values = line.trim().split(/\s+/).slice(1).map(Number);
   const total = values.slice(0, 8).reduce((a, b) => a + b, 0);
   const idle = values[3] + values[4];
-  return { busy: (total - idle) * TICK_MS, total: total * TICK_MS };
+  return { busy: (total - idle) * TICK_MS, total: total * TICK_MS, softirq: values[6] * TICK_MS };
 }
 
 /**
  * Samples a server's CPU and its core's load between `start()` and `stop()`:
- * `otherPercent` is the share of that core used by anything but the server.
+ * `otherPercent` is the share of that core used by other processes (and VM
+ * steal), `softirqPercent` the kernel's packet work on it.
  */
 export class CpuWindow {
   constructor(pid, core) {
@@ -55,11 +59,13 @@ export class CpuWindow {
     const wallMs = performance.now() - this.t0;
     const coreTotal = core.total - this.core0.total;
     const coreBusy = core.busy - this.core0.busy;
+    const softirq = core.softirq - this.core0.softirq;
     return {
       wallMs,
       serverCpuMs: cpu,
       serverCpuPercent: (100 * cpu) / wallMs,
-      otherPercent: coreTotal > 0 ? Math.max(0, (100 * (coreBusy - cpu)) / coreTotal) : 0,
+      otherPercent: coreTotal > 0 ? Math.max(0, (100 * (coreBusy - softirq - cpu)) / coreTotal) : 0,
+      softirqPercent: coreTotal > 0 ? (100 * softirq) / coreTotal : 0,
     };
   }
 }

@@ -11,6 +11,25 @@ const ms = (value) =>
 const pct = (value) => `${value.toFixed(0)} %`;
 const us = (value) => (value === null || value === undefined ? '–' : `${value.toFixed(1)} µs`);
 
+/** A step's p99; a late step only has a lower bound. */
+export function p99Text(step) {
+  return step.late ? '> 1 s' : ms(step.p99Ms);
+}
+
+/** Why a step did not hold, in a few words ('held' when it did). */
+export function verdict(step) {
+  if (step.held) return 'held';
+  if (step.error) return step.error;
+  if (!step.alive) return 'server died';
+  if (step.closedByServer > 0) return `${step.closedByServer} streams dropped`;
+  if (step.late)
+    return `late: ${((100 * step.missing) / step.expected).toFixed(0)} % not there 1 s after the last publish`;
+  if (step.lost > 0) return `lost ${step.lost}`;
+  if (step.accepted < step.published) return `${step.published - step.accepted} publishes refused`;
+  if (step.p99Ms > 1000) return `p99 ${ms(step.p99Ms)}`;
+  return `offered only ${rate(step.offeredPerSecond)}`;
+}
+
 function rate(value) {
   if (value === null || value === undefined) return '–';
   return value >= 1000 ? `${(value / 1000).toFixed(value >= 100_000 ? 0 : 1)}k/s` : `${value}/s`;
@@ -35,9 +54,7 @@ function fanoutFor(result, subscribers) {
 
 function heldText(fanout) {
   if (!fanout) return '–';
-  const broke = fanout.broke
-    ? `${rate(fanout.broke.deliveriesPerSecond)} (${fanout.broke.lost > 0 ? `lost ${fanout.broke.lost}` : `p99 ${ms(fanout.broke.p99Ms)}`})`
-    : 'none';
+  const broke = fanout.broke ? `${rate(fanout.broke.deliveriesPerSecond)} (${verdict(fanout.broke)})` : 'none';
   return `${rate(fanout.held?.deliveriesPerSecond ?? 0)} / ${broke}`;
 }
 
@@ -124,8 +141,8 @@ function targets(results) {
       add(
         `p99 at half the held rate, ${fanout.subscribers.toLocaleString('en')} subs`,
         '≤ 100 ms',
-        `${ms(fanout.half.p99Ms)} @ ${rate(fanout.half.deliveriesPerSecond)}`,
-        fanout.half.p99Ms !== null && fanout.half.p99Ms <= 100 && fanout.half.lost === 0,
+        `${p99Text(fanout.half)} @ ${rate(fanout.half.deliveriesPerSecond)}`,
+        fanout.half.held && fanout.half.p99Ms <= 100,
       );
     }
   }
@@ -191,12 +208,12 @@ function stepsTable(results) {
           rate(step.offeredPerSecond),
           `${step.received.toLocaleString('en')} / ${step.expected.toLocaleString('en')}`,
           ms(step.p50Ms),
-          ms(step.p99Ms),
+          p99Text(step),
           us(step.cpuUsPerDelivery),
           pct(step.serverCpuPercent),
           pct(step.otherLoadPercent),
           pct(step.clientCpuPercent ?? 0),
-          step.held ? 'held' : 'broke',
+          verdict(step),
         ]);
       }
     }
@@ -256,11 +273,13 @@ function fanoutChart(results) {
       label: r.label,
       color: COLORS[key] ?? '#000',
       points: (fanoutFor(r, subscribers)?.steps ?? [])
-        .filter((step) => step.p99Ms !== null && step.p99Ms !== undefined)
-        .map((step) => ({ x: step.deliveriesPerSecond, y: step.p99Ms, hollow: !step.held })),
+        .filter((step) => !step.error)
+        .map((step) => ({ x: step.deliveriesPerSecond, y: step.late ? step.maxMs : step.p99Ms, hollow: !step.held })),
     })),
   }));
-  return svgChart(panels, { note: 'hollow point: the step lost events, dropped streams or missed p99 ≤ 1 s' });
+  return svgChart(panels, {
+    note: 'hollow: the step lost events, dropped streams or missed p99 ≤ 1 s (a late step is drawn at its highest latency seen)',
+  });
 }
 
 function idleChart(results) {
@@ -353,10 +372,10 @@ function markdown(results) {
       '',
       table(
         ['variant', 'p99', 'server CPU/delivery', 'others on core 0'],
-        mo.runs.map((r) => [r.variant, ms(r.p99Ms), us(r.cpuUsPerDelivery), pct(r.otherLoadPercent)]),
+        mo.runs.map((r) => [r.variant, p99Text(r), us(r.cpuUsPerDelivery), pct(r.otherLoadPercent)]),
       ),
       '',
-      `Mean CPU per delivery ${us(mo.cpuUsPerDeliveryOn)} on, ${us(mo.cpuUsPerDeliveryOff)} off: monitoring costs ${mo.capacityLossPercent.toFixed(1)} % of the deliveries one core can make.`,
+      `Median CPU per delivery ${us(mo.cpuUsPerDeliveryOn)} on, ${us(mo.cpuUsPerDeliveryOff)} off: monitoring costs ${mo.capacityLossPercent.toFixed(1)} % of the deliveries one core can make (negative: within the noise).`,
       '',
     );
   }
@@ -365,7 +384,7 @@ function markdown(results) {
     '',
     '- Each server runs alone (`taskset -c 0`), preloaded with a probe that runs a full GC before memory is read; RSS is VmRSS from /proc/PID/status, CPU is utime+stime from /proc/PID/stat.',
     '- Load clients (`bench/load/subscriber.mjs`, 2 processes on core 1) hold streams on raw `net` sockets from 127.0.0.2… and only scan for the payload marker; every payload carries its scheduled publish time, so latency is publish→receive and publishing late counts against the server.',
-    `- Herald runs from its build (\`dist/main.js\`) with ${Object.entries(results.heraldEnv)
+    `- Herald: ${results.heraldBuild ?? 'dist/'}, run as \`node main.js\` with ${Object.entries(results.heraldEnv)
       .filter(([k]) => !/TOKEN|PATH/.test(k))
       .map(([k, v]) => `${k}=${v}`)
       .join(', ')}; everything else at its defaults (15 s heartbeats, 1 MiB slow-consumer limit, history on).`,

@@ -93,13 +93,15 @@ function panel(spec, offsetX) {
 export function svgChart(panels, { note = '' } = {}) {
   const labels = new Map();
   for (const spec of panels) for (const series of spec.series) labels.set(series.label, series.color);
-  const legendY = HEIGHT + 8;
   const width = WIDTH * panels.length;
-  const height = HEIGHT + 30 + (note ? 18 : 0);
+  const perRow = Math.max(1, Math.floor((width - MARGIN.left) / 170));
+  const rows = Math.ceil(labels.size / perRow);
+  const legendY = HEIGHT + 8;
+  const height = HEIGHT + 8 + rows * 20 + (note ? 18 : 0);
   const legend = [...labels].map(
     ([label, color], i) =>
-      `<g transform="translate(${MARGIN.left + i * 170},${legendY})"><rect width="12" height="12" fill="${color}"/>` +
-      `<text x="18" y="11">${escape(label)}</text></g>`,
+      `<g transform="translate(${MARGIN.left + (i % perRow) * 170},${legendY + Math.floor(i / perRow) * 20})">` +
+      `<rect width="12" height="12" fill="${color}"/><text x="18" y="11">${escape(label)}</text></g>`,
   );
   return [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="12">`,
