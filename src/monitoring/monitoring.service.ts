@@ -157,10 +157,6 @@ export class MonitoringService implements OnModuleInit, OnModuleDestroy {
     this.alertsSource = source;
   }
 
-  get alerts(): AlertsSource | undefined {
-    return this.alertsSource;
-  }
-
   /** Takes a snapshot now (the schedule calls this; tests may too). */
   snapshot(): Figures {
     const at = Date.now();
