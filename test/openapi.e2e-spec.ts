@@ -10,6 +10,7 @@ import type {
   SchemaObject,
 } from '@nestjs/swagger';
 import { createServer, type AddressInfo } from 'node:net';
+import { SseParser } from '../libs/sse/src/parser.js';
 import { signJwt } from '../src/auth/jwt.js';
 import { ChannelKinds } from '../src/alerts/channels/channel-kinds.js';
 import { RULE_DEFAULTS } from '../src/alerts/dto/rule.dto.js';
@@ -17,6 +18,7 @@ import { HttpReceiver } from './support/alert-receivers.js';
 import { ADMIN_TOKEN, PUBLISH_TOKEN, startHerald, type RunningHerald } from './support/herald.js';
 import {
   answerProblems,
+  frameProblems,
   operationsOf,
   parameterExample,
   registeredRoutes,
@@ -312,6 +314,17 @@ describe('OpenAPI: /openapi.json and the running server agree', () => {
           ),
         );
         for (const [where, content] of [...media.map(([type, m]) => [`body ${type}`, m] as const), ...responses]) {
+          const itemSchema = (content as { 'x-itemSchema'?: SchemaObject })['x-itemSchema'];
+          if (where.endsWith('text/event-stream') && itemSchema) {
+            for (const [name, example] of Object.entries(content.examples ?? {})) {
+              examples++;
+              const frames = new SseParser().feed((example as { value: string }).value).events;
+              const format = name === 'envelope' ? 'envelope' : 'raw';
+              for (const problem of frameProblems(validator, itemSchema, frames, format))
+                problems.push(`${id} ${name}: ${problem}`);
+              if (frames.length === 0) problems.push(`${id} ${name}: an example stream without frames`);
+            }
+          }
           if (!where.endsWith('json')) continue;
           if (content.example !== undefined) examples++;
           checkExample(`${id} ${where}`, content.schema, content.example);

@@ -12,6 +12,7 @@ import {
 } from '@nestjs/swagger';
 import { EVENT_TYPE_PATTERN, MAX_TOPICS_PER_SUBSCRIPTION, TOPIC_PATTERN } from '@herald/sse';
 import { ApiErrors } from '../openapi/http-error.schema.js';
+import { jsonText } from '../openapi/json-text.js';
 import type { HeraldEvent } from '../broker/herald-event.js';
 import type { ConnectionView } from './connection-registry.js';
 import type { PollResponse } from './poll-waiter.js';
@@ -194,16 +195,6 @@ export class StreamClose {
   reason!: string;
 }
 
-/** A frame's `data:` text that is JSON of `model` (JSON Schema's contentMediaType/contentSchema). */
-function jsonText(model: Type<unknown>): ApiPropertyOptions {
-  return {
-    type: 'string',
-    description: `JSON text of a ${model.name}.`,
-    contentMediaType: 'application/json',
-    contentSchema: { $ref: getSchemaPath(model) },
-  } as ApiPropertyOptions;
-}
-
 /*
  * The frames of `text/event-stream` as an SSE parser dispatches them (`data:`
  * lines joined with LF), listed under the response's `x-itemSchema` (what
@@ -282,7 +273,7 @@ export const STREAM_MODELS = [
   SseCloseFrame,
 ];
 
-/** One frame of the stream: a published event, `reset` or `close`. */
+/** One frame of the stream: a published event, `reset` or `close` (anyOf: raw and envelope events look alike). */
 export const STREAM_FRAME_SCHEMA = {
   anyOf: [SseEventFrame, SseEnvelopeFrame, SseResetFrame, SseCloseFrame].map((model) => ({
     $ref: getSchemaPath(model),

@@ -266,11 +266,31 @@ export function answerProblems(
   return problems;
 }
 
-/** The frame component a parser's event must match: by `event:`, and for published events by `format`. */
-export function frameComponent(frame: ParsedEvent, format: 'raw' | 'envelope'): string {
-  if (frame.event === 'reset') return 'SseResetFrame';
-  if (frame.event === 'close') return 'SseCloseFrame';
-  return format === 'envelope' ? 'SseEnvelopeFrame' : 'SseEventFrame';
+/**
+ * The frame schema a parsed event must match, among the item schema's
+ * members: the one whose `event` enum names it, else the generic one (for
+ * Herald's own stream: raw or envelope, by the format it was opened with).
+ */
+export function frameComponent(
+  validator: SchemaValidator,
+  itemSchema: SchemaObject,
+  frame: ParsedEvent,
+  format: 'raw' | 'envelope',
+): string {
+  const members = (itemSchema.anyOf ?? itemSchema.oneOf ?? []).map((member) =>
+    String((member as { $ref: string }).$ref).replace('#/components/schemas/', ''),
+  );
+  const eventEnum = (name: string): unknown[] | undefined =>
+    (validator.schema(name).properties?.event as SchemaObject | undefined)?.enum;
+  const named = members.filter((name) => eventEnum(name)?.includes(frame.event));
+  const generic = members.filter((name) => eventEnum(name) === undefined);
+  const candidates = named.length > 0 ? named : generic;
+  const chosen =
+    candidates.length > 1
+      ? candidates.filter((name) => name.includes('Envelope') === (format === 'envelope'))
+      : candidates;
+  if (chosen.length !== 1) throw new Error(`no single frame schema for event ${frame.event}: ${candidates.join(', ')}`);
+  return chosen[0];
 }
 
 /** Each frame against the stream's item schema, its own frame schema and, for JSON `data:`, its contentSchema. */
@@ -284,7 +304,7 @@ export function frameProblems(
   for (const frame of frames) {
     const value: Record<string, unknown> = { event: frame.event, data: frame.data };
     if (frame.id !== undefined) value.id = frame.id;
-    const name = frameComponent(frame, format);
+    const name = frameComponent(validator, itemSchema, frame, format);
     const label = `frame ${JSON.stringify(value)}`;
     for (const error of validator.errors(itemSchema, value)) problems.push(`${label} (item schema): ${error}`);
     for (const error of validator.errors(validator.component(name), value))
