@@ -5,15 +5,17 @@
 //     heap snapshots before and after opening idle streams; prints the growth
 //     per stream by constructor (count and bytes), plus RSS per stream.
 //   node bench/profile.mjs cpu [--server=herald] [--subscribers=1000] [--rate=30000] [--seconds=8]
-//     a fan-out step under `node --cpu-prof`; prints the top functions by self time.
+//     a CPU profile (inspector, taken in the server) of one fan-out step after a
+//     warm-up step; prints the top functions by self time.
 //   node bench/profile.mjs cpu --scenario=churn [--cycles=5000]
 //     the same for connect → 200 → disconnect cycles (the cost of admitting a stream).
 //
 // Files go to .tmp/bench/profile/. Same loopback-only, bounded load as run.mjs.
-import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { LoadClients } from './lib/load-clients.mjs';
 import { rssBytes } from './lib/proc.mjs';
+import { p99Text } from './lib/report.mjs';
 import { fanoutStep } from './lib/scenarios.mjs';
 import { pinSelf, SERVERS, startServer, WORK_DIR } from './lib/servers.mjs';
 
@@ -95,57 +97,53 @@ async function heap() {
 async function cpu() {
   const subscribers = Number(options.subscribers ?? 1000);
   const rate = Number(options.rate ?? 30_000);
-  const profileDir = join(dir, `cpu-${definition.key}`);
-  rmSync(profileDir, { recursive: true, force: true });
-  const server = await startServer(definition, {
-    nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${profileDir}`],
-    tag: '-cpu-profile',
-  });
+  const seconds = Number(options.seconds ?? 8);
+  mkdirSync(dir, { recursive: true });
+  const path = join(dir, `${definition.key}-${options.scenario ?? 'fanout'}.cpuprofile`);
+  const server = await startServer(definition, { tag: '-cpu-profile' });
   const clients = new LoadClients(1);
+  const churnSpec = {
+    host: server.host,
+    port: server.port,
+    paths: ['/v1/events?topic=profile%2Fchurn'],
+    concurrency: 100,
+    mode: 'cycle',
+  };
+  const fanoutSpec = { subscribers, deliveriesPerSecond: rate, durationMs: seconds * 1000 };
+  // A warm-up run first (it also connects the subscribers): only the measured window is profiled.
+  if (options.scenario === 'churn') await clients.open({ ...churnSpec, count: 1000 });
+  else await fanoutStep(server, clients, { ...fanoutSpec, durationMs: 2000 });
+  await server.probe('cpuProfileStart');
   let summary;
   if (options.scenario === 'churn') {
     const cycles = Number(options.cycles ?? 5000);
-    const result = await clients.open({
-      host: server.host,
-      port: server.port,
-      paths: ['/v1/events?topic=profile%2Fchurn'],
-      count: cycles,
-      concurrency: 100,
-      mode: 'cycle',
-    });
+    const result = await clients.open({ ...churnSpec, count: cycles });
     summary = `${result.established}/${cycles} connect cycles at ${Math.round(cycles / (result.elapsedMs / 1000))}/s`;
   } else {
-    const step = await fanoutStep(server, clients, {
-      subscribers,
-      deliveriesPerSecond: rate,
-      durationMs: Number(options.seconds ?? 8) * 1000,
-    });
+    const step = await fanoutStep(server, clients, fanoutSpec);
     summary =
-      `${subscribers} subscribers @ ${rate}/s → p99 ${step.p99Ms?.toFixed(1)} ms, ` +
+      `${subscribers} subscribers @ ${rate}/s → p99 ${p99Text(step)}, ` +
       `${step.cpuUsPerDelivery?.toFixed(1)} µs CPU/delivery, ${step.received}/${step.expected} received`;
   }
+  await server.probe('cpuProfileStop', { path });
   await clients.closeAll();
   clients.stop();
-  await server.probe('exit');
-  await new Promise((resolve) => server.child.once('exit', resolve));
-  const file = readdirSync(profileDir).find((name) => name.endsWith('.cpuprofile'));
-  const profile = JSON.parse(readFileSync(join(profileDir, file), 'utf8'));
+  await server.stop();
+  const profile = JSON.parse(readFileSync(path, 'utf8'));
   const selfUs = new Map();
   const byId = new Map(profile.nodes.map((node) => [node.id, node]));
   const dt = profile.timeDeltas;
   for (let i = 0; i < profile.samples.length; i++) {
     const node = byId.get(profile.samples[i]);
     const { functionName, url, lineNumber } = node.callFrame;
-    const where = url ? `${url.replace(/^.*\/(node_modules|work\/main)\//, '')}:${lineNumber + 1}` : '';
+    const where = url ? `${url.replace(/^.*\/(node_modules|dist)\//, '')}:${lineNumber + 1}` : '';
     const key = `${functionName || '(anonymous)'} ${where}`.trim();
     selfUs.set(key, (selfUs.get(key) ?? 0) + (dt[i] ?? 0));
   }
   const total = [...selfUs.values()].reduce((a, b) => a + b, 0);
   const idle = selfUs.get('(idle)') ?? 0;
   console.log(`${definition.label}: ${summary}`);
-  console.log(
-    `profile ${join(profileDir, file)}: ${(total / 1e6).toFixed(1)} s sampled, ${(idle / 1e6).toFixed(1)} s idle`,
-  );
+  console.log(`profile ${path}: ${(total / 1e6).toFixed(1)} s sampled, ${(idle / 1e6).toFixed(1)} s idle`);
   console.log('| self ms | % busy | function |\n| ---: | ---: | --- |');
   for (const [key, value] of [...selfUs].sort((x, y) => y[1] - x[1]).slice(0, Number(options.top ?? 30))) {
     if (key === '(idle)') continue;

@@ -1,10 +1,20 @@
 // Preloaded into every benchmarked server (`node --expose-gc --import <this>`).
 // Over the IPC channel it answers: `memory` (a full GC, then heap figures, so
 // memory is compared after the same collection in every server),
-// `heapSnapshot` (writes one to `path`) and `exit` (a clean exit, so
-// `--cpu-prof` writes its profile). It never touches the server's code and
-// keeps no handle alive.
+// `heapSnapshot` (writes one to `path`), `cpuProfileStart` / `cpuProfileStop`
+// (a CPU profile of just a measured window, written to `path`). It never
+// touches the server's code and keeps no handle alive.
+import { writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector';
 import { writeHeapSnapshot } from 'node:v8';
+
+let profiler;
+
+function post(method, params = {}) {
+  return new Promise((resolve, reject) =>
+    profiler.post(method, params, (error, result) => (error ? reject(error) : resolve(result))),
+  );
+}
 
 const operations = {
   memory() {
@@ -17,16 +27,26 @@ const operations = {
     globalThis.gc?.();
     return { path: writeHeapSnapshot(path) };
   },
-  exit() {
-    setImmediate(() => process.exit(0));
+  async cpuProfileStart() {
+    profiler = new Session();
+    profiler.connect();
+    await post('Profiler.enable');
+    await post('Profiler.setSamplingInterval', { interval: 200 });
+    await post('Profiler.start');
     return {};
+  },
+  async cpuProfileStop({ path }) {
+    const { profile } = await post('Profiler.stop');
+    profiler.disconnect();
+    writeFileSync(path, JSON.stringify(profile));
+    return { path };
   },
 };
 
 if (process.channel) {
-  process.on('message', (message) => {
+  process.on('message', async (message) => {
     const operation = operations[message?.op];
-    if (operation) process.send({ id: message.id, result: operation(message) });
+    if (operation) process.send({ id: message.id, result: await operation(message) });
   });
   // After the listener: adding a 'message' listener refs the channel again.
   process.channel.unref();
