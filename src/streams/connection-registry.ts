@@ -186,7 +186,17 @@ export class ConnectionRegistry implements SubscriptionHost, OnModuleInit, OnMod
 
   /** Connection counts of the `limit` busiest IPs. */
   topIps(limit: number): Record<string, number> {
-    return Object.fromEntries([...this.perIp.entries()].sort((a, b) => b[1] - a[1]).slice(0, limit));
+    // One pass keeping the `limit` largest (insertion into a short sorted list): O(n · limit), no copy of the map.
+    const top: [string, number][] = [];
+    if (limit <= 0) return {};
+    for (const entry of this.perIp) {
+      if (top.length === limit && entry[1] <= top[limit - 1][1]) continue;
+      let at = top.length;
+      while (at > 0 && top[at - 1][1] < entry[1]) at--;
+      top.splice(at, 0, entry);
+      if (top.length > limit) top.pop();
+    }
+    return Object.fromEntries(top);
   }
 
   subscriptionCount(): number {

@@ -29,7 +29,7 @@ export class StreamCounters {
   /** Sum of connection lifetimes of closed connections, ms, and their messages. */
   closedDurationMs = 0;
   closedMessages = 0;
-  /** Cumulative counts per latency bucket (last slot: +Inf), sum in seconds. */
+  /** Counts per latency bucket, not cumulative (last slot: +Inf); sum in seconds. */
   readonly latencyBuckets = new Array<number>(LATENCY_BUCKETS_SECONDS.length + 1).fill(0);
   latencySumSeconds = 0;
   latencyCount = 0;
