@@ -72,7 +72,15 @@ const CONTRACT_ORDER = [
   'deleteAlertChannel',
   'listAlertHistory',
   'listActiveAlerts',
+  'getStatus',
+  'getMetrics',
+  'getDashboard',
+  'getDashboardAsset',
+  'streamDashboard',
 ];
+
+/** How many frames to read from a stream's documented example call before checking them. */
+const FRAMES_TO_READ: Record<string, number> = { subscribe: 1, streamDashboard: 2 };
 
 /** A documented example that is, by design, answered with a documented refusal. */
 const EXAMPLE_STATUS: Record<string, number> = {
@@ -399,7 +407,7 @@ describe('OpenAPI: /openapi.json and the running server agree', () => {
         if (id === 'listConnections') await waitFor(() => heldStream !== undefined);
         for (const [, body] of bodyExamples(operation)) {
           const answer = await check(operation, documentedCall(operation, {}, body), successStatus(operation), {
-            stream: isStream(operation) ? { until: (a) => a.frames.length >= 1 } : undefined,
+            stream: isStream(operation) ? { until: (a) => a.frames.length >= FRAMES_TO_READ[id] } : undefined,
           });
           if (id === 'subscribe') {
             // The documented Last-Event-ID is not in this server's history: a reset, after retry.
@@ -407,6 +415,8 @@ describe('OpenAPI: /openapi.json and the running server agree', () => {
             expect(answer.frames.map((frame) => frame.event)).toEqual(['reset']);
           }
           if (id === 'listConnections') expect((JSON.parse(answer.text) as unknown[]).length).toBeGreaterThan(0);
+          if (id === 'streamDashboard')
+            expect(answer.frames.map((frame) => frame.event)).toEqual(['history', 'snapshot']);
         }
       });
     }
@@ -587,6 +597,8 @@ describe('OpenAPI: /openapi.json and the running server agree', () => {
       await check(history, documentedCall(history, { query: { limit: '0' } }), 400);
       const clientFile = op('getClientFile');
       await check(clientFile, documentedCall(clientFile, { path: { file: 'other.js' } }), 404);
+      const dashboardAsset = op('getDashboardAsset');
+      await check(dashboardAsset, documentedCall(dashboardAsset, { path: { asset: 'x.js' } }), 404);
     });
 
     it('304 for an unchanged client file or page', async () => {

@@ -1,14 +1,30 @@
 import { Controller, Get, Header } from '@nestjs/common';
+import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { TAGS } from '../openapi/tags.js';
+import { StatusView } from './monitoring.schema.js';
 import { MonitoringService } from './monitoring.service.js';
 import type { HeraldStatus } from './status.js';
 
 /** `GET /status`: the JSON snapshot of API.md. */
 @Controller('status')
+@ApiTags(TAGS.operations)
 export class StatusController {
   constructor(private readonly monitoring: MonitoringService) {}
 
   @Get()
   @Header('Cache-Control', 'no-store')
+  @ApiOperation({
+    operationId: 'getStatus',
+    summary: 'A JSON snapshot of connections, memory (with leak detection), throughput and firing alerts',
+    description:
+      'Unauthenticated, like `/metrics`: keep it off the public internet (it lists the busiest client IPs). ' +
+      'Rates and percentiles are as of the last monitoring snapshot (SNAPSHOT_INTERVAL_MS).',
+  })
+  @ApiOkResponse({
+    type: StatusView,
+    description: 'The snapshot. Fields beyond API.md are extensions, never renames.',
+    headers: { 'Cache-Control': { required: true, schema: { type: 'string', enum: ['no-store'] } } },
+  })
   status(): HeraldStatus {
     return this.monitoring.status();
   }

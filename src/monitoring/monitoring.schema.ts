@@ -1,0 +1,357 @@
+import { ApiProperty, ApiSchema, getSchemaPath, type ApiPropertyOptions } from '@nestjs/swagger';
+import { jsonText } from '../openapi/json-text.js';
+import { CLOSE_REASONS, REFUSE_REASONS, type CloseReason, type RefuseReason } from '../streams/stream-counters.js';
+import type { ActiveAlert } from './figures.js';
+import type { TrendWindow } from './memory-monitor.js';
+import type { ChartPoint } from './monitoring.service.js';
+import type { HeapTrendView, HeraldStatus, Percentiles } from './status.js';
+
+/** OpenAPI documentation of `/status` and the dashboard's stream. Bytes and milliseconds are plain numbers. */
+
+const COUNT = { type: 'integer', minimum: 0 } as const;
+const NUMBER = { type: 'number', minimum: 0 } as const;
+
+/** An object with exactly these keys, each a count. */
+function countsBy(
+  keys: readonly string[],
+  description: string,
+  example: Record<string, number> = {},
+): ApiPropertyOptions {
+  return {
+    type: 'object',
+    description,
+    properties: Object.fromEntries(keys.map((key) => [key, COUNT])),
+    required: [...keys],
+    additionalProperties: false,
+    example: Object.fromEntries(keys.map((key) => [key, example[key] ?? 0])),
+  } as ApiPropertyOptions;
+}
+
+@ApiSchema({ description: 'Median and 99th percentile, ms.' })
+export class PercentilesView implements Percentiles {
+  @ApiProperty({ ...NUMBER, example: 1.2 })
+  p50!: number;
+
+  @ApiProperty({ ...NUMBER, example: 8.5 })
+  p99!: number;
+}
+
+@ApiSchema({ description: 'heapUsed over a window, bytes.' })
+export class HeapTrend implements HeapTrendView {
+  @ApiProperty({ ...COUNT, example: 41_200_000 })
+  min!: number;
+
+  @ApiProperty({ ...COUNT, example: 43_900_000 })
+  avg!: number;
+
+  @ApiProperty({ ...COUNT, example: 47_100_000 })
+  max!: number;
+
+  @ApiProperty({ ...COUNT, example: 600_000 })
+  windowMs!: number;
+}
+
+@ApiSchema({ description: 'One firing alert.' })
+export class ActiveAlertView implements ActiveAlert {
+  @ApiProperty({ type: 'string', example: 'capacity-high' })
+  ruleId!: string;
+
+  @ApiProperty({ type: 'string', example: 'Capacity high' })
+  name!: string;
+
+  @ApiProperty({ enum: ['info', 'warning', 'critical'], example: 'critical' })
+  severity!: string;
+
+  @ApiProperty({ type: 'number', example: 0.93 })
+  value!: number;
+
+  @ApiProperty({ type: 'string', format: 'date-time' })
+  startedAt!: string;
+}
+
+export class StatusConnections implements Readonly<HeraldStatus['connections']> {
+  @ApiProperty({ ...COUNT, description: 'Open streams now.', example: 4213 })
+  active!: number;
+
+  @ApiProperty({ ...COUNT, description: 'Streams opened since start.', example: 98_311 })
+  total!: number;
+
+  @ApiProperty({ ...COUNT, description: 'Streams opened in the last 60 s.', example: 312 })
+  perMinute!: number;
+
+  @ApiProperty({
+    type: 'object',
+    additionalProperties: COUNT,
+    maxProperties: 20,
+    description: 'Open streams of the 20 busiest client IPs (as of the last snapshot).',
+    example: { '10.1.2.3': 97, '10.1.2.4': 12 },
+  })
+  perIp!: Record<string, number>;
+
+  @ApiProperty({ ...COUNT, description: 'Mean lifetime of closed streams.', example: 184_000 })
+  averageDurationMs!: number;
+
+  @ApiProperty({ type: PercentilesView, description: 'Lifetime of closed streams.' })
+  durationMs!: PercentilesView;
+
+  @ApiProperty({ ...NUMBER, description: 'Events delivered per stream opened since start.', example: 142.7 })
+  messagesPerConnection!: number;
+
+  @ApiProperty({ ...COUNT, example: 21_930 })
+  bytesPerConnection!: number;
+
+  @ApiProperty(
+    countsBy(CLOSE_REASONS, 'Streams closed since start, by reason.', {
+      client: 97_004,
+      draining: 0,
+      'max-age': 1012,
+      'slow-consumer': 3,
+      kicked: 1,
+      'token-expired': 78,
+    }),
+  )
+  closedByReason!: Record<CloseReason, number>;
+
+  @ApiProperty(
+    countsBy(REFUSE_REASONS, 'Subscriptions refused since start, by reason.', {
+      capacity: 0,
+      draining: 0,
+      'per-ip': 12,
+      'per-tenant': 0,
+      auth: 4,
+    }),
+  )
+  refusedByReason!: Record<RefuseReason, number>;
+
+  @ApiProperty({ ...COUNT, description: 'MAX_CONNECTIONS.', example: 10_000 })
+  maxConnections!: number;
+
+  @ApiProperty({ ...NUMBER, description: 'active / MAX_CONNECTIONS.', example: 0.4213 })
+  capacityRatio!: number;
+}
+
+export class MemoryLatest {
+  @ApiProperty({ ...COUNT, example: 45_100_000 })
+  heapUsed!: number;
+
+  @ApiProperty({ ...COUNT, example: 61_800_000 })
+  heapTotal!: number;
+
+  @ApiProperty({ ...COUNT, example: 131_000_000 })
+  rss!: number;
+
+  @ApiProperty({ ...COUNT, example: 3_900_000 })
+  external!: number;
+
+  @ApiProperty({ ...COUNT, example: 1_200_000 })
+  arrayBuffers!: number;
+}
+
+export class LeakStatus implements Readonly<HeraldStatus['memory']['leak']> {
+  @ApiProperty({ type: 'boolean', example: false })
+  suspected!: boolean;
+
+  @ApiProperty({ type: 'number', description: 'Least-squares slope of the heap floor.', example: 120 })
+  slopeBytesPerSecond!: number;
+
+  @ApiProperty({ type: 'number', example: 0.01 })
+  slopeMbPerMinute!: number;
+
+  @ApiProperty({ type: 'number', minimum: 0, maximum: 1, example: 0.12 })
+  confidence!: number;
+
+  @ApiProperty({ type: 'number', minimum: 0, maximum: 1, description: 'R² of the fit.', example: 0.2 })
+  fit!: number;
+
+  @ApiProperty({ ...COUNT, example: 600_000 })
+  windowMs!: number;
+
+  @ApiProperty({
+    enum: ['collections', 'snapshots'],
+    description:
+      "`collections`: fitted to heap readings right after full garbage collections; `snapshots`: to each sub-window's lowest snapshot.",
+    example: 'collections',
+  })
+  basis!: 'collections' | 'snapshots';
+
+  @ApiProperty({
+    type: 'string',
+    format: 'date-time',
+    nullable: true,
+    description: 'When the current suspicion began.',
+  })
+  suspectedSince!: string | null;
+}
+
+/** The trend windows, by name. */
+export class HeapTrends implements Record<TrendWindow, HeapTrendView> {
+  @ApiProperty({ type: HeapTrend })
+  '1m'!: HeapTrend;
+
+  @ApiProperty({ type: HeapTrend })
+  '5m'!: HeapTrend;
+
+  @ApiProperty({ type: HeapTrend })
+  '15m'!: HeapTrend;
+}
+
+export class StatusMemory implements Readonly<HeraldStatus['memory']> {
+  @ApiProperty({ type: MemoryLatest, description: 'process.memoryUsage() at the last snapshot, bytes.' })
+  latest!: MemoryLatest;
+
+  @ApiProperty({ type: HeapTrend, description: 'heapUsed over the leak window.' })
+  trend!: HeapTrend;
+
+  @ApiProperty({ type: HeapTrends, description: 'heapUsed over the last minute, 5 and 15 minutes.' })
+  trends!: HeapTrends;
+
+  @ApiProperty({ type: LeakStatus })
+  leak!: LeakStatus;
+
+  @ApiProperty({
+    type: 'integer',
+    nullable: true,
+    description: 'Heap floor above the idle floor, per open stream; null with none open.',
+    example: 5200,
+  })
+  bytesPerConnection!: number | null;
+}
+
+export class StatusThroughput implements Readonly<HeraldStatus['throughput']> {
+  @ApiProperty({ ...NUMBER, description: 'Events published per second over the last snapshot interval.', example: 850 })
+  messagesPerSecond!: number;
+
+  @ApiProperty({ ...NUMBER, example: 120_400 })
+  deliveriesPerSecond!: number;
+
+  @ApiProperty({ ...NUMBER, description: 'Delivered bytes per second.', example: 18_200_000 })
+  bytesPerSecond!: number;
+
+  @ApiProperty({ ...NUMBER, example: 151 })
+  averageMessageBytes!: number;
+
+  @ApiProperty({ type: PercentilesView, description: 'Publish → socket write, over the last 60 s.' })
+  deliveryLatencyMs!: PercentilesView;
+
+  @ApiProperty({ type: PercentilesView, description: 'Event-loop delay over the last snapshot interval.' })
+  eventLoopDelayMs!: PercentilesView;
+
+  @ApiProperty({ ...COUNT, description: 'Events held in history for replay.', example: 30_000 })
+  historyEvents!: number;
+}
+
+export class StatusAlerts {
+  @ApiProperty({ type: [ActiveAlertView], description: 'Firing alerts.' })
+  active!: ActiveAlertView[];
+}
+
+@ApiSchema({ name: 'Status', description: 'The JSON snapshot of `GET /status`.' })
+export class StatusView implements HeraldStatus {
+  @ApiProperty({ type: 'string', format: 'date-time', description: 'When the snapshot figures were computed.' })
+  at!: string;
+
+  @ApiProperty({ ...COUNT, example: 86_400 })
+  uptimeSeconds!: number;
+
+  @ApiProperty({ type: StatusConnections })
+  connections!: StatusConnections;
+
+  @ApiProperty({ type: StatusMemory })
+  memory!: StatusMemory;
+
+  @ApiProperty({ type: StatusThroughput })
+  throughput!: StatusThroughput;
+
+  @ApiProperty({ type: StatusAlerts })
+  alerts!: StatusAlerts;
+}
+
+@ApiSchema({ description: 'One point of the dashboard charts.' })
+export class ChartPointView implements ChartPoint {
+  @ApiProperty({ type: 'integer', description: 'ms since the Unix epoch.', example: 1795459440620 })
+  at!: number;
+
+  @ApiProperty({ ...COUNT, example: 4213 })
+  active!: number;
+
+  @ApiProperty({ ...COUNT, example: 45_100_000 })
+  heapUsed!: number;
+
+  @ApiProperty({ ...COUNT, example: 131_000_000 })
+  rss!: number;
+
+  @ApiProperty({ ...NUMBER, example: 850 })
+  messagesPerSecond!: number;
+
+  @ApiProperty({ ...NUMBER, example: 120_400 })
+  deliveriesPerSecond!: number;
+
+  @ApiProperty({ ...NUMBER, example: 18_200_000 })
+  bytesPerSecond!: number;
+
+  @ApiProperty({ ...NUMBER, example: 1.2 })
+  latencyP50Ms!: number;
+
+  @ApiProperty({ ...NUMBER, example: 8.5 })
+  latencyP99Ms!: number;
+
+  @ApiProperty({ ...NUMBER, example: 3.1 })
+  eventLoopP99Ms!: number;
+
+  @ApiProperty(countsBy(REFUSE_REASONS, 'Refusals by reason during the interval that ended at `at`.'))
+  refused!: Record<RefuseReason, number>;
+
+  @ApiProperty({ type: 'boolean', example: false })
+  leakSuspected!: boolean;
+}
+
+@ApiSchema({ description: "The dashboard stream's first frame: the chart history and the limits to draw." })
+export class DashboardHistory {
+  @ApiProperty({ type: [ChartPointView], description: 'Oldest first.' })
+  points!: ChartPointView[];
+
+  @ApiProperty({ ...COUNT, description: 'SNAPSHOT_INTERVAL_MS.', example: 5000 })
+  snapshotIntervalMs!: number;
+
+  @ApiProperty({ ...COUNT, example: 10_000 })
+  maxConnections!: number;
+
+  @ApiProperty({ ...NUMBER, example: 0.9 })
+  capacityThreshold!: number;
+}
+
+@ApiSchema({ description: 'Sent on every monitoring snapshot.' })
+export class DashboardSnapshot {
+  @ApiProperty({ type: StatusView })
+  status!: StatusView;
+
+  @ApiProperty({ allOf: [{ $ref: getSchemaPath(ChartPointView) }], nullable: true })
+  point!: ChartPointView | null;
+
+  @ApiProperty({
+    type: 'array',
+    items: { $ref: getSchemaPath('AlertHistoryEntry') },
+    description: 'The latest fired, resolved and test alerts, newest first.',
+  })
+  recentAlerts!: unknown[];
+}
+
+@ApiSchema({ description: 'event: history (first frame).' })
+export class DashboardHistoryFrame {
+  @ApiProperty({ enum: ['history'] })
+  event!: 'history';
+
+  @ApiProperty(jsonText(DashboardHistory))
+  data!: string;
+}
+
+@ApiSchema({ description: 'event: snapshot.' })
+export class DashboardSnapshotFrame {
+  @ApiProperty({ enum: ['snapshot'] })
+  event!: 'snapshot';
+
+  @ApiProperty(jsonText(DashboardSnapshot))
+  data!: string;
+}
+
+export const DASHBOARD_MODELS = [DashboardHistory, DashboardSnapshot, DashboardHistoryFrame, DashboardSnapshotFrame];
