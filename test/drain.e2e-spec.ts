@@ -3,7 +3,7 @@ import { get, type IncomingHttpHeaders } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import { Redis } from 'ioredis';
 import { HeraldChild } from './support/herald-child.js';
-import { PUBLISH_TOKEN, eventually, request, sleep, type HttpAnswer } from './support/herald.js';
+import { ADMIN_TOKEN, PUBLISH_TOKEN, eventually, request, sleep, type HttpAnswer } from './support/herald.js';
 import { RawSseClient } from './support/raw-sse.js';
 import { describeWith, REDIS_URL, redisAvailable } from './support/services.js';
 
@@ -138,18 +138,27 @@ describe('Drain on SIGTERM (node dist/main.js)', () => {
     expect(herald.logged('drained')[0].durationMs).toBeGreaterThanOrEqual(DRAIN_TIMEOUT_MS - 100);
   });
 
-  it('exits as soon as every client has left, well before the deadline', async () => {
+  it('exits as soon as every client has left, well before the deadline; the dashboard feed is closed too', async () => {
     const herald = await HeraldChild.start({ DRAIN_TIMEOUT_MS: '20000', HEARTBEAT_INTERVAL_MS: '60000' });
     children.push(herald);
     const clients = Array.from({ length: 3 }, () => new RawSseClient(`${herald.url}/v1/events?topic=quick`));
-    sockets.push(...clients.map((client) => client.socket));
+    // An event stream that is not a subscription: the dashboard's admin feed.
+    const dashboard = new RawSseClient(`${herald.url}/dashboard/stream`, {
+      headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
+    });
+    sockets.push(...[...clients, dashboard].map((client) => client.socket));
     await Promise.all(clients.map((client) => client.waitForBody((body) => body.startsWith('retry:'))));
+    await dashboard.waitForEvents(1);
     const signalledAt = Date.now();
     herald.signal('SIGINT');
     const exit = await herald.exited;
     expect(exit.code).toBe(0);
     expect(exit.at - signalledAt).toBeLessThan(2_000);
     for (const client of clients) expect(client.events.map((event) => event.event)).toEqual(['close']);
+    expect(dashboard.events[dashboard.events.length - 1]).toMatchObject({
+      event: 'close',
+      data: '{"reason":"draining"}',
+    });
     expect(herald.logged('drained')[0]).toMatchObject({ streams: 3, cut: 0 });
   });
 
