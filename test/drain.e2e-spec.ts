@@ -149,8 +149,17 @@ describe('Drain on SIGTERM (node dist/main.js)', () => {
     sockets.push(...[...clients, dashboard].map((client) => client.socket));
     await Promise.all(clients.map((client) => client.waitForBody((body) => body.startsWith('retry:'))));
     await dashboard.waitForEvents(1);
+    // A long-poll waiting for 60 s answers at once, empty, with its cursor.
+    const polling = request<{ events: unknown[]; lastEventId: string; reset: boolean }>(
+      `${herald.url}/v1/poll?topic=quick&timeout=60`,
+    );
+    await sleep(200);
     const signalledAt = Date.now();
     herald.signal('SIGINT');
+    const poll = await polling;
+    expect(Date.now() - signalledAt).toBeLessThan(2_000);
+    expect(poll.status).toBe(200);
+    expect(poll.body).toMatchObject({ events: [], reset: false, lastEventId: expect.any(String) });
     const exit = await herald.exited;
     expect(exit.code).toBe(0);
     expect(exit.at - signalledAt).toBeLessThan(2_000);

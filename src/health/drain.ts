@@ -6,6 +6,7 @@ import { setImmediate as nextTurn } from 'node:timers/promises';
 import { encodeFrame } from '@herald/sse';
 import { HERALD_CONFIG, type HeraldConfig } from '../config/herald-config.js';
 import { ConnectionRegistry } from '../streams/connection-registry.js';
+import { PollWaiter } from '../streams/poll-waiter.js';
 
 export interface DrainOutcome {
   /** Streams open when the drain began; each got `event: close` (draining). */
@@ -45,6 +46,7 @@ export class Drain implements OnApplicationBootstrap {
   constructor(
     @Inject(HERALD_CONFIG) private readonly config: HeraldConfig,
     private readonly registry: ConnectionRegistry,
+    private readonly polls: PollWaiter,
     private readonly adapterHost: HttpAdapterHost,
   ) {}
 
@@ -87,6 +89,8 @@ export class Drain implements OnApplicationBootstrap {
     const windowMs = Math.max(this.config.drainTimeoutMs, this.config.retryMs);
     let index = 0;
     this.registry.closeAll('draining', () => spreadRetry(index++, streams, windowMs));
+    // Waiting long-polls answer now (empty, with their cursor), so they do not hold the drain.
+    this.polls.drain();
     await nextTurn();
     for (const [socket, connection] of this.connections) {
       for (const res of connection.inFlight) this.endOtherStream(res);

@@ -20,7 +20,17 @@ const MAX_EVENTS_PER_POLL = 1_000;
  */
 @Injectable()
 export class PollWaiter {
+  /** Waiting polls, each answered at once (with what it has) when the drain starts. */
+  private readonly waiting = new Set<() => void>();
+  private draining = false;
+
   constructor(@Inject(EVENT_BROKER) private readonly broker: EventBroker) {}
+
+  /** Shutdown: every waiting poll answers now, and new ones do not wait. */
+  drain(): void {
+    this.draining = true;
+    for (const answerNow of [...this.waiting]) answerNow();
+  }
 
   wait(params: SubscribeParams, req: IncomingMessage): Promise<PollResponse> {
     const topics = new Set(params.topics);
@@ -35,11 +45,13 @@ export class PollWaiter {
     return new Promise<PollResponse>((resolve, reject) => {
       let timer: NodeJS.Timeout | undefined;
       let done = false;
+      let expire: (() => void) | undefined;
       const finish = (response: PollResponse): void => {
         if (done) return;
         done = true;
         stopLive();
         clearTimeout(timer);
+        if (expire) this.waiting.delete(expire);
         req.socket.removeListener('close', abandon);
         resolve(response);
       };
@@ -48,6 +60,7 @@ export class PollWaiter {
         done = true;
         stopLive();
         clearTimeout(timer);
+        if (expire) this.waiting.delete(expire);
       };
       req.socket.once('close', abandon);
       this.broker.replay(params.topics, params.cursor).then(
@@ -78,10 +91,13 @@ export class PollWaiter {
             if (batch.length === 0) setImmediate(() => answer(batch));
             batch = batch.concat(events);
           };
-          timer = setTimeout(
-            () => finish({ events: [], lastEventId: cursorId, reset: false }),
-            params.timeoutSeconds * 1000,
-          );
+          expire = () => finish({ events: [], lastEventId: cursorId, reset: false });
+          if (this.draining) {
+            expire();
+            return;
+          }
+          this.waiting.add(expire);
+          timer = setTimeout(expire, params.timeoutSeconds * 1000);
         },
         (error: unknown) => {
           abandon();

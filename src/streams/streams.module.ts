@@ -18,6 +18,6 @@ import { PublishController } from './publish.controller.js';
   ],
   controllers: [EventsController, PublishController, AdminConnectionsController],
   providers: [ConnectionRegistry, PollWaiter],
-  exports: [ConnectionRegistry],
+  exports: [ConnectionRegistry, PollWaiter],
 })
 export class StreamsModule {}
