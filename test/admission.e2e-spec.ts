@@ -3,7 +3,7 @@ import { EventSource } from 'eventsource';
 import { connect } from 'node:net';
 import { signJwt } from '../src/auth/jwt.js';
 import { ConnectionRegistry } from '../src/streams/connection-registry.js';
-import { spawnHerald, type HeraldProcess } from './support/herald-process.js';
+import { HeraldChild } from './support/herald-child.js';
 import { RawSseClient } from './support/raw-sse.js';
 import {
   ADMIN_TOKEN,
@@ -401,9 +401,9 @@ describe('Kick and max-age: the client sees the reason and resumes without loss'
 });
 
 describe('Slow consumers (a separate server process, so its memory is measured alone)', () => {
-  let server: HeraldProcess;
+  let server: HeraldChild;
   beforeAll(async () => {
-    server = await spawnHerald({ HISTORY_SIZE: '5' });
+    server = await HeraldChild.start({ HISTORY_SIZE: '5' });
   });
   afterAll(() => server?.stop());
 
@@ -431,7 +431,7 @@ describe('Slow consumers (a separate server process, so its memory is measured a
     expect(ids.length * payload.length).toBeGreaterThan(20 * 1024 * 1024);
     expect(healthy.events.map((event) => event.id)).toEqual(ids);
     // A paused socket cannot notice its peer left: ask the server, then read to see the end.
-    await eventually(() => server.stdout.some((line) => line.includes('slow consumer disconnected')), 5_000, 'cut');
+    await server.waitForLog('slow consumer disconnected');
     stalled.socket.resume();
     await stalled.waitForClose(10_000);
     expect(stalled.events.length).toBeLessThan(ids.length);
@@ -443,7 +443,7 @@ describe('Slow consumers (a separate server process, so its memory is measured a
       headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
     });
     expect(metrics.body).toHaveLength(1);
-    expect(server.stdout.filter((line) => line.includes('slow consumer disconnected'))).toHaveLength(1);
+    expect(server.logged('slow consumer disconnected')).toHaveLength(1);
     healthy.close();
   }, 60_000);
 });

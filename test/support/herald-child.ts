@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { ADMIN_TOKEN, PUBLISH_TOKEN, eventually } from './herald.js';
 
@@ -71,6 +72,12 @@ export class HeraldChild {
 
   waitForLog(msg: string, timeoutMs = 5_000): Promise<Record<string, unknown>> {
     return eventually(() => this.logged(msg)[0], timeoutMs, `log line "${msg}"`);
+  }
+
+  /** Resident set size of the process, bytes (from /proc, so the test's own memory never counts). */
+  rss(): number {
+    const status = readFileSync(`/proc/${this.child.pid}/status`, 'utf8');
+    return Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? 0) * 1024;
   }
 
   signal(signal: NodeJS.Signals): void {
