@@ -1,5 +1,4 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import SwaggerParser from '@apidevtools/swagger-parser';
 import type {
   OpenAPIObject,
   OperationObject,
@@ -9,11 +8,17 @@ import type {
   ResponseObject,
   SchemaObject,
 } from '@nestjs/swagger';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { createServer, type AddressInfo } from 'node:net';
+import { dirname, join } from 'node:path';
+import { promisify } from 'node:util';
 import { SseParser } from '../libs/sse/src/parser.js';
 import { signJwt } from '../src/auth/jwt.js';
 import { ChannelKinds } from '../src/alerts/channels/channel-kinds.js';
 import { RULE_DEFAULTS } from '../src/alerts/dto/rule.dto.js';
+import { Drain } from '../src/health/drain.js';
 import { HttpReceiver } from './support/alert-receivers.js';
 import { ADMIN_TOKEN, PUBLISH_TOKEN, startHerald, type RunningHerald } from './support/herald.js';
 import {
@@ -77,7 +82,18 @@ const CONTRACT_ORDER = [
   'getDashboard',
   'getDashboardAsset',
   'streamDashboard',
+  'getLiveness',
+  'getReadiness',
+  'getStartup',
 ];
+
+/** Operations whose refusals are not the error body, and why. */
+const OWN_ERROR_BODY: Record<string, string> = {
+  getOpenApiDocument: 'it has no refusals',
+  getLiveness: "a probe's 503 is Terminus' result, naming the indicator that is down",
+  getReadiness: "a probe's 503 is Terminus' result, naming the indicator that is down",
+  getStartup: "a probe's 503 is Terminus' result, naming the indicator that is down",
+};
 
 /** How many frames to read from a stream's documented example call before checking them. */
 const FRAMES_TO_READ: Record<string, number> = { subscribe: 1, streamDashboard: 2 };
@@ -93,17 +109,15 @@ const EXAMPLE_STATUS: Record<string, number> = {
  * Every other documented status of every operation is observed at least once.
  */
 const NOT_PROVOKED: Record<string, string> = {
-  'poll 503': 'needs BROKER=redis with Redis going away (the redis suites cover the broker outage itself)',
-  'publish 503': 'needs BROKER=redis with Redis going away',
-  'publishBatch 503': 'needs BROKER=redis with Redis going away',
-  'createAlertChannel 503': 'needs the alert store to fail a write (a full disk or Redis outage)',
-  'replaceAlertChannel 503': 'needs the alert store to fail a write',
-  'deleteAlertChannel 503': 'needs the alert store to fail a write',
-  'createAlertRule 503': 'needs the alert store to fail a write',
-  'replaceAlertRule 503': 'needs the alert store to fail a write',
-  'deleteAlertRule 503': 'needs the alert store to fail a write',
   'getFleetExample 404': 'only before `npm run build` built the example page',
 };
+
+/** @apidevtools/swagger-parser's validate(): the OpenAPI 3.1 schema plus its own checks (refs, ids, params). */
+const VALIDATE = `
+import SwaggerParser from '@apidevtools/swagger-parser';
+await SwaggerParser.validate(process.argv[1]);
+console.log('valid');
+`;
 
 const TOKENS: Record<string, string> = { publisher: PUBLISH_TOKEN, admin: ADMIN_TOKEN };
 const JWT_SECRET = 'openapi-suite-jwt-secret-0123456789';
@@ -249,8 +263,11 @@ describe('OpenAPI: /openapi.json and the running server agree', () => {
       expect(answer.status).toBe(200);
       expect(answer.headers.get('content-type')).toMatch(/^application\/json/);
       expect(document.openapi).toBe('3.1.0');
-      // validate() dereferences in place: give it a copy.
-      await expect(SwaggerParser.validate(structuredClone(document) as never)).resolves.toBeDefined();
+      // In a child process: validation blocks for about a second, and the apps share this event loop.
+      const file = join(mkdtempSync(join(tmpdir(), 'herald-openapi-')), 'openapi.json');
+      writeFileSync(file, JSON.stringify(document));
+      const { stdout } = await promisify(execFile)(process.execPath, ['--input-type=module', '-e', VALIDATE, file]);
+      expect(stdout.trim()).toBe('valid');
     });
 
     it('lists every route the server has, and only those', () => {
@@ -283,7 +300,7 @@ describe('OpenAPI: /openapi.json and the running server agree', () => {
     it('documents every refusal with the {statusCode, error, message} body, and Retry-After on 429 and 503', () => {
       for (const { id, operation } of operationsOf(document)) {
         for (const [status, response] of Object.entries(operation.responses)) {
-          if (Number(status) < 400 || id === 'getOpenApiDocument') continue;
+          if (Number(status) < 400 || id in OWN_ERROR_BODY) continue;
           const { content, headers } = response as ResponseObject;
           expect({ id, status, schema: content?.['application/json']?.schema }).toEqual({
             id,
@@ -668,7 +685,8 @@ describe('OpenAPI: /openapi.json and the running server agree', () => {
 
   describe('limits and subscriber auth (JWT_SECRET, small limits)', () => {
     let limited: RunningHerald;
-    const open: AbortController[] = [];
+    /** Streams held open until the drain below ends them, each checked frame by frame when it ends. */
+    const held: Promise<HttpAnswer>[] = [];
     const token = (claims: Record<string, unknown>): string => signJwt(claims, JWT_SECRET);
 
     beforeAll(async () => {
@@ -680,30 +698,34 @@ describe('OpenAPI: /openapi.json and the running server agree', () => {
         MAX_CONNECTIONS_PER_TENANT: '1',
         PUBLISH_RATE_LIMIT: '1',
         PUBLISH_RATE_WINDOW_MS: '60000',
+        DRAIN_TIMEOUT_MS: '1000',
       });
     });
     afterAll(async () => {
-      for (const controller of open) controller.abort();
       await limited.close();
+      await Promise.allSettled(held);
     });
 
-    /** Opens a stream that stays open until the suite ends; resolves with its answer once it is admitted. */
-    async function holdStream(localAddress: string, tenant: string): Promise<HttpAnswer> {
-      const controller = new AbortController();
-      open.push(controller);
+    /** Opens a stream that stays open until Herald closes it; resolves once it is admitted. */
+    async function holdStream(localAddress: string, tenant: string): Promise<void> {
       const subscribe = op('subscribe');
-      let opened: (answer: HttpAnswer) => void = () => undefined;
-      const admitted = new Promise<HttpAnswer>((resolve) => (opened = resolve));
-      void check(
-        subscribe,
-        documentedCall(subscribe, { localAddress, token: token({ topics: ['trucks/*', 'alerts'], tenant }) }),
-        200,
-        {
+      let opened: () => void = () => undefined;
+      const admitted = new Promise<void>((resolve) => (opened = resolve));
+      const call = documentedCall(subscribe, {
+        localAddress,
+        token: token({ topics: ['trucks/*', 'alerts'], tenant }),
+      });
+      held.push(
+        check(subscribe, call, 200, {
           server: limited,
-          stream: { until: () => controller.signal.aborted, timeoutMs: 60_000, onOpen: (answer) => opened(answer) },
-        },
-      ).catch(() => undefined);
-      return admitted;
+          stream: {
+            until: (a) => a.frames.some((f) => f.event === 'close'),
+            timeoutMs: 60_000,
+            onOpen: () => opened(),
+          },
+        }),
+      );
+      await admitted;
     }
 
     it('401 and 403 for subscribers, 403 for a publisher JWT outside its publish claim', async () => {
@@ -764,6 +786,89 @@ describe('OpenAPI: /openapi.json and the running server agree', () => {
         await check(operation, documentedCall(operation, {}, body), 429, { server: limited });
       }
     });
+
+    it('readiness 503 at the capacity threshold; while draining, 503 for new streams and close (draining) for open ones', async () => {
+      const ready = op('getReadiness');
+      const full = await check(ready, documentedCall(ready), 503, { server: limited });
+      expect(JSON.parse(full.text)).toMatchObject({ status: 'error', error: { capacity: { status: 'down' } } });
+      const drained = limited.get<Drain>(Drain).run();
+      const draining = await check(ready, documentedCall(ready), 503, { server: limited });
+      expect(JSON.parse(draining.text)).toMatchObject({ error: { draining: { status: 'down' } } });
+      const subscribe = op('subscribe');
+      const refused = await check(
+        subscribe,
+        documentedCall(subscribe, { localAddress: '127.0.0.5', token: token({ topics: ['trucks/*', 'alerts'] }) }),
+        503,
+        { server: limited },
+      );
+      expect(JSON.parse(refused.text)).toMatchObject({ message: 'Herald is shutting down; retry on another instance' });
+      const streams = await Promise.all(held);
+      expect(streams).toHaveLength(3);
+      for (const stream of streams)
+        expect(JSON.parse(stream.frames.at(-1)?.data ?? '')).toEqual({ reason: 'draining' });
+      await drained;
+    });
+  });
+
+  describe('outages: the event broker unreachable, the alert store unwritable', () => {
+    let brokerless: RunningHerald;
+    let storeless: RunningHerald;
+
+    beforeAll(async () => {
+      [brokerless, storeless] = await Promise.all([
+        startHerald({ BROKER: 'redis', REDIS_URL: `redis://127.0.0.1:${closedPort}` }),
+        startHerald(),
+      ]);
+    });
+    afterAll(() => Promise.all([brokerless.close(), storeless.close()]));
+
+    it('without the broker: 503 with Retry-After for publish, poll and new streams; readiness and startup 503', async () => {
+      for (const id of ['publish', 'publishBatch', 'poll', 'subscribe', 'getReadiness', 'getStartup']) {
+        const operation = op(id);
+        const [[, body]] = bodyExamples(operation);
+        await check(operation, documentedCall(operation, {}, body), 503, { server: brokerless });
+      }
+      const live = op('getLiveness');
+      await check(live, documentedCall(live), 200, { server: brokerless });
+      // The apps run in this process: blocking this thread stalls their event loop past the 1 s bound.
+      const until = Date.now() + 1_300;
+      while (Date.now() < until);
+      await waitForAsync(async () => (await send(brokerless.url, documentedCall(live))).status === 503);
+      const wedged = await check(live, documentedCall(live), 503, { server: brokerless });
+      expect(JSON.parse(wedged.text)).toMatchObject({ error: { eventLoop: { status: 'down' } } });
+    });
+
+    it('with the store unwritable (its directory gone, a file in its place): 503 for every change, nothing changed', async () => {
+      const create = op('createAlertChannel');
+      await check(create, documentedCall(create, {}, { id: 'unused', name: 'unused', kind: 'log' }), 201, {
+        server: storeless,
+      });
+      // A file where the store's directory was: every write fails (ENOTDIR), even for root.
+      const directory = dirname(storeless.config.alertsStorePath);
+      rmSync(directory, { recursive: true, force: true });
+      writeFileSync(directory, 'not a directory');
+      const calls: [string, CallOptions, unknown][] = [
+        ['deleteAlertChannel', { path: { id: 'unused' } }, undefined],
+        ['createAlertChannel', {}, { name: 'x', kind: 'log' }],
+        ['replaceAlertChannel', { path: { id: 'log' } }, { name: 'renamed', kind: 'log' }],
+        ['createAlertRule', {}, { name: 'x', metric: 'rss_mb', op: '>', threshold: 1 }],
+        ['replaceAlertRule', { path: { id: 'capacity-high' } }, { name: 'x', metric: 'rss_mb', op: '>', threshold: 1 }],
+        ['deleteAlertRule', { path: { id: 'capacity-high' } }, undefined],
+      ];
+      for (const [id, options, body] of calls) {
+        await check(op(id), documentedCall(op(id), options, body), 503, { server: storeless });
+      }
+      const list = op('listAlertRules');
+      const rules = JSON.parse((await check(list, documentedCall(list), 200, { server: storeless })).text) as {
+        id: string;
+      }[];
+      expect(rules.map((rule) => rule.id)).toContain('capacity-high');
+      const channel = op('getAlertChannel');
+      const log = JSON.parse((await check(channel, documentedCall(channel), 200, { server: storeless })).text) as {
+        name: string;
+      };
+      expect(log.name).toBe('Herald log');
+    });
   });
 
   it('observed every documented status of every operation, except the ones named with a reason', () => {
@@ -775,6 +880,14 @@ describe('OpenAPI: /openapi.json and the running server agree', () => {
     expect(Object.keys(NOT_PROVOKED).filter((entry) => observed.has(entry) || !documented.includes(entry))).toEqual([]);
   });
 });
+
+async function waitForAsync(condition: () => Promise<boolean>, timeoutMs = 5_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error('timed out');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
 
 async function waitFor(condition: () => boolean, timeoutMs = 5_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;

@@ -112,7 +112,11 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        get: operations["StatusController_status"];
+        /**
+         * A JSON snapshot of connections, memory (with leak detection), throughput and firing alerts
+         * @description Unauthenticated, like `/metrics`: keep it off the public internet (it lists the busiest client IPs). Rates and percentiles are as of the last monitoring snapshot (SNAPSHOT_INTERVAL_MS).
+         */
+        get: operations["getStatus"];
         put?: never;
         post?: never;
         delete?: never;
@@ -128,7 +132,11 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        get: operations["DashboardController_page"];
+        /**
+         * The live dashboard page (HTML)
+         * @description Holds no data: it reads `GET /dashboard/stream` with the admin token, taken from the URL fragment (`/dashboard#token=…`, never sent to the server in a URL) or asked for.
+         */
+        get: operations["getDashboard"];
         put?: never;
         post?: never;
         delete?: never;
@@ -144,7 +152,11 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        get: operations["DashboardController_stream"];
+        /**
+         * The dashboard's live feed (Server-Sent Events)
+         * @description `retry: 2000`, then `event: history` (chart points and limits), then `event: snapshot` at once and after every monitoring snapshot; `: hb` every 15 s while idle. Frames are skipped, not queued, for a reader more than 256 KB behind.
+         */
+        get: operations["streamDashboard"];
         put?: never;
         post?: never;
         delete?: never;
@@ -160,7 +172,8 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        get: operations["DashboardController_asset"];
+        /** The dashboard's scripts and styles (Chart.js from Herald's own node_modules: works offline) */
+        get: operations["getDashboardAsset"];
         put?: never;
         post?: never;
         delete?: never;
@@ -176,7 +189,8 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        get: operations["HealthController_live"];
+        /** Liveness: 503 only when the process is wedged (event loop stalled, heap at its limit), so a restart helps */
+        get: operations["getLiveness"];
         put?: never;
         post?: never;
         delete?: never;
@@ -192,7 +206,8 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        get: operations["HealthController_ready"];
+        /** Readiness: 503 while starting, draining, with the broker unreachable, or at the capacity threshold */
+        get: operations["getReadiness"];
         put?: never;
         post?: never;
         delete?: never;
@@ -208,7 +223,8 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        get: operations["HealthController_startup"];
+        /** Startup: 200 once the app listens and the broker has answered */
+        get: operations["getStartup"];
         put?: never;
         post?: never;
         delete?: never;
@@ -407,7 +423,11 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        get: operations["MetricsController_index"];
+        /**
+         * Prometheus metrics (text exposition format)
+         * @description `herald_*` (connections active/opened/closed/refused by reason, events published, deliveries, delivery bytes and latency, capacity ratio, leak suspected, alert notifications) plus the default `process_*` and `nodejs_*`. Passes `promtool check metrics`. Unauthenticated: scrape it from inside your network.
+         */
+        get: operations["getMetrics"];
         put?: never;
         post?: never;
         delete?: never;
@@ -457,7 +477,28 @@ export interface paths {
         trace?: never;
     };
 }
-export type webhooks = Record<string, never>;
+export interface webhooks {
+    alertNotification: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * What a webhook alert channel sends to its URL
+         * @description Sent when an alert fires or resolves (and by `POST /v1/admin/alerts/channels/{id}/test`). Verify `X-Herald-Signature` over the raw body before parsing, and reject old timestamps to stop replays. A retried delivery carries the same `X-Herald-Delivery`.
+         */
+        post: operations["receiveAlertNotification"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+}
 export interface components {
     schemas: {
         HttpErrorBody: {
@@ -726,6 +767,344 @@ export interface components {
              */
             unsentBytes: number;
         };
+        /** @description Median and 99th percentile, ms. */
+        PercentilesView: {
+            /** @example 1.2 */
+            p50: number;
+            /** @example 8.5 */
+            p99: number;
+        };
+        StatusConnections: {
+            /**
+             * @description Open streams now.
+             * @example 4213
+             */
+            active: number;
+            /**
+             * @description Streams opened since start.
+             * @example 98311
+             */
+            total: number;
+            /**
+             * @description Streams opened in the last 60 s.
+             * @example 312
+             */
+            perMinute: number;
+            /**
+             * @description Open streams of the 20 busiest client IPs (as of the last snapshot).
+             * @example {
+             *       "10.1.2.3": 97,
+             *       "10.1.2.4": 12
+             *     }
+             */
+            perIp: {
+                [key: string]: number;
+            };
+            /**
+             * @description Mean lifetime of closed streams.
+             * @example 184000
+             */
+            averageDurationMs: number;
+            /** @description Lifetime of closed streams. */
+            durationMs: components["schemas"]["PercentilesView"];
+            /**
+             * @description Events delivered per stream opened since start.
+             * @example 142.7
+             */
+            messagesPerConnection: number;
+            /** @example 21930 */
+            bytesPerConnection: number;
+            /**
+             * @description Streams closed since start, by reason.
+             * @example {
+             *       "client": 97004,
+             *       "draining": 0,
+             *       "max-age": 1012,
+             *       "slow-consumer": 3,
+             *       "kicked": 1,
+             *       "token-expired": 78
+             *     }
+             */
+            closedByReason?: {
+                client: number;
+                draining: number;
+                "max-age": number;
+                "slow-consumer": number;
+                kicked: number;
+                "token-expired": number;
+            };
+            /**
+             * @description Subscriptions refused since start, by reason.
+             * @example {
+             *       "capacity": 0,
+             *       "draining": 0,
+             *       "per-ip": 12,
+             *       "per-tenant": 0,
+             *       "auth": 4,
+             *       "broker": 0
+             *     }
+             */
+            refusedByReason?: {
+                capacity: number;
+                draining: number;
+                "per-ip": number;
+                "per-tenant": number;
+                auth: number;
+                broker: number;
+            };
+            /**
+             * @description MAX_CONNECTIONS.
+             * @example 10000
+             */
+            maxConnections: number;
+            /**
+             * @description active / MAX_CONNECTIONS.
+             * @example 0.4213
+             */
+            capacityRatio: number;
+        };
+        MemoryLatest: {
+            /** @example 45100000 */
+            heapUsed: number;
+            /** @example 61800000 */
+            heapTotal: number;
+            /** @example 131000000 */
+            rss: number;
+            /** @example 3900000 */
+            external: number;
+            /** @example 1200000 */
+            arrayBuffers: number;
+        };
+        /** @description heapUsed over a window, bytes. */
+        HeapTrend: {
+            /** @example 41200000 */
+            min: number;
+            /** @example 43900000 */
+            avg: number;
+            /** @example 47100000 */
+            max: number;
+            /** @example 600000 */
+            windowMs: number;
+        };
+        HeapTrends: {
+            "1m": components["schemas"]["HeapTrend"];
+            "5m": components["schemas"]["HeapTrend"];
+            "15m": components["schemas"]["HeapTrend"];
+        };
+        LeakStatus: {
+            /** @example false */
+            suspected: boolean;
+            /**
+             * @description Least-squares slope of the heap floor.
+             * @example 120
+             */
+            slopeBytesPerSecond: number;
+            /** @example 0.01 */
+            slopeMbPerMinute: number;
+            /** @example 0.12 */
+            confidence: number;
+            /**
+             * @description R² of the fit.
+             * @example 0.2
+             */
+            fit: number;
+            /** @example 600000 */
+            windowMs: number;
+            /**
+             * @description `collections`: fitted to heap readings right after full garbage collections; `snapshots`: to each sub-window's lowest snapshot.
+             * @example collections
+             * @enum {string}
+             */
+            basis: "collections" | "snapshots";
+            /**
+             * Format: date-time
+             * @description When the current suspicion began.
+             */
+            suspectedSince: string | null;
+        };
+        StatusMemory: {
+            /** @description process.memoryUsage() at the last snapshot, bytes. */
+            latest: components["schemas"]["MemoryLatest"];
+            /** @description heapUsed over the leak window. */
+            trend: components["schemas"]["HeapTrend"];
+            /** @description heapUsed over the last minute, 5 and 15 minutes. */
+            trends: components["schemas"]["HeapTrends"];
+            leak: components["schemas"]["LeakStatus"];
+            /**
+             * @description Heap floor above the idle floor, per open stream; null with none open.
+             * @example 5200
+             */
+            bytesPerConnection: number | null;
+        };
+        StatusThroughput: {
+            /**
+             * @description Events published per second over the last snapshot interval.
+             * @example 850
+             */
+            messagesPerSecond: number;
+            /** @example 120400 */
+            deliveriesPerSecond: number;
+            /**
+             * @description Delivered bytes per second.
+             * @example 18200000
+             */
+            bytesPerSecond: number;
+            /** @example 151 */
+            averageMessageBytes: number;
+            /** @description Publish → socket write, over the last 60 s. */
+            deliveryLatencyMs: components["schemas"]["PercentilesView"];
+            /** @description Event-loop delay over the last snapshot interval. */
+            eventLoopDelayMs: components["schemas"]["PercentilesView"];
+            /**
+             * @description Events held in history for replay.
+             * @example 30000
+             */
+            historyEvents: number;
+        };
+        /** @description One firing alert. */
+        ActiveAlertView: {
+            /** @example capacity-high */
+            ruleId: string;
+            /** @example Capacity high */
+            name: string;
+            /**
+             * @example critical
+             * @enum {string}
+             */
+            severity: "info" | "warning" | "critical";
+            /** @example 0.93 */
+            value: number;
+            /** Format: date-time */
+            startedAt: string;
+        };
+        StatusAlerts: {
+            /** @description Firing alerts. */
+            active: components["schemas"]["ActiveAlertView"][];
+        };
+        /** @description The JSON snapshot of `GET /status`. */
+        Status: {
+            /**
+             * Format: date-time
+             * @description When the snapshot figures were computed.
+             */
+            at: string;
+            /** @example 86400 */
+            uptimeSeconds: number;
+            connections: components["schemas"]["StatusConnections"];
+            memory: components["schemas"]["StatusMemory"];
+            throughput: components["schemas"]["StatusThroughput"];
+            alerts: components["schemas"]["StatusAlerts"];
+        };
+        /** @description One point of the dashboard charts. */
+        ChartPointView: {
+            /**
+             * @description ms since the Unix epoch.
+             * @example 1795459440620
+             */
+            at: number;
+            /** @example 4213 */
+            active: number;
+            /** @example 45100000 */
+            heapUsed: number;
+            /** @example 131000000 */
+            rss: number;
+            /** @example 850 */
+            messagesPerSecond: number;
+            /** @example 120400 */
+            deliveriesPerSecond: number;
+            /** @example 18200000 */
+            bytesPerSecond: number;
+            /** @example 1.2 */
+            latencyP50Ms: number;
+            /** @example 8.5 */
+            latencyP99Ms: number;
+            /** @example 3.1 */
+            eventLoopP99Ms: number;
+            /**
+             * @description Refusals by reason during the interval that ended at `at`.
+             * @example {
+             *       "capacity": 0,
+             *       "draining": 0,
+             *       "per-ip": 0,
+             *       "per-tenant": 0,
+             *       "auth": 0,
+             *       "broker": 0
+             *     }
+             */
+            refused?: {
+                capacity: number;
+                draining: number;
+                "per-ip": number;
+                "per-tenant": number;
+                auth: number;
+                broker: number;
+            };
+            /** @example false */
+            leakSuspected: boolean;
+        };
+        /** @description The dashboard stream's first frame: the chart history and the limits to draw. */
+        DashboardHistory: {
+            /** @description Oldest first. */
+            points: components["schemas"]["ChartPointView"][];
+            /**
+             * @description SNAPSHOT_INTERVAL_MS.
+             * @example 5000
+             */
+            snapshotIntervalMs: number;
+            /** @example 10000 */
+            maxConnections: number;
+            /** @example 0.9 */
+            capacityThreshold: number;
+        };
+        /** @description Sent on every monitoring snapshot. */
+        DashboardSnapshot: {
+            status: components["schemas"]["Status"];
+            point: components["schemas"]["ChartPointView"] | null;
+            /** @description The latest fired, resolved and test alerts, newest first. */
+            recentAlerts: components["schemas"]["AlertHistoryEntry"][];
+        };
+        /** @description event: history (first frame). */
+        DashboardHistoryFrame: {
+            /** @enum {string} */
+            event: "history";
+            /** @description JSON text of a DashboardHistory. */
+            data: string;
+        };
+        /** @description event: snapshot. */
+        DashboardSnapshotFrame: {
+            /** @enum {string} */
+            event: "snapshot";
+            /** @description JSON text of a DashboardSnapshot. */
+            data: string;
+        };
+        /** @description A Terminus health check: the overall status and each indicator (`details` has them all). */
+        HealthCheck: {
+            /**
+             * @example ok
+             * @enum {string}
+             */
+            status: "ok" | "error" | "shutting_down";
+            /** @description The indicators that are up. */
+            info?: {
+                [key: string]: components["schemas"]["HealthIndicatorState"];
+            };
+            /** @description The indicators that are down. */
+            error?: {
+                [key: string]: components["schemas"]["HealthIndicatorState"];
+            };
+            /** @description Every indicator. */
+            details: {
+                [key: string]: components["schemas"]["HealthIndicatorState"];
+            };
+        };
+        /** @description One indicator: `up` or `down`, with what it measured. */
+        HealthIndicatorState: {
+            /**
+             * @example up
+             * @enum {string}
+             */
+            status: "up" | "down";
+        };
         /** @description A Slack incoming webhook: the notification as `text` plus blocks with the facts. */
         SlackChannelInput: {
             /**
@@ -940,6 +1319,40 @@ export interface components {
             op: ">" | ">=" | "<" | "<=";
             /** @example 5000 */
             threshold: number;
+        };
+        /** @description The JSON body a `webhook` channel receives; Slack, email and log carry the same facts as text. */
+        AlertNotification: {
+            /**
+             * @example firing
+             * @enum {string}
+             */
+            status: "firing" | "resolved" | "test";
+            rule: components["schemas"]["NotificationRule"];
+            /**
+             * @example warning
+             * @enum {string}
+             */
+            severity: "info" | "warning" | "critical";
+            /**
+             * @description The figure when the alert changed state.
+             * @example 5120
+             */
+            value: number;
+            /**
+             * Format: date-time
+             * @example 2026-11-18T09:24:00.000Z
+             */
+            startedAt: string;
+            /**
+             * Format: date-time
+             * @description Resolved alerts only.
+             */
+            resolvedAt?: string;
+            /**
+             * @description Host name and port of the Herald that sent it.
+             * @example herald-0:3000
+             */
+            instance: string;
         };
         /** @description How one notification went through one channel. */
         AlertDeliveryView: {
@@ -1251,7 +1664,7 @@ export interface operations {
                     "application/json": components["schemas"]["HttpErrorBody"];
                 };
             };
-            /** @description Active streams are at CAPACITY_THRESHOLD × MAX_CONNECTIONS, or Herald is draining: try another instance. */
+            /** @description Active streams are at CAPACITY_THRESHOLD × MAX_CONNECTIONS, Herald is draining, or the event broker (Redis) is unreachable so no stream could resume: try another instance. */
             503: {
                 headers: {
                     /** @description Seconds to wait before retrying (429: until the limit frees up; 503: `RETRY_AFTER_SECONDS`). */
@@ -1599,7 +2012,7 @@ export interface operations {
             };
         };
     };
-    StatusController_status: {
+    getStatus: {
         parameters: {
             query?: never;
             header?: never;
@@ -1608,15 +2021,19 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description The snapshot. Fields beyond API.md are extensions, never renames. */
             200: {
                 headers: {
+                    "Cache-Control": "no-store";
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["Status"];
+                };
             };
         };
     };
-    DashboardController_page: {
+    getDashboard: {
         parameters: {
             query?: never;
             header?: never;
@@ -1625,15 +2042,21 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description The page. */
             200: {
                 headers: {
+                    /** @description Scripts, styles and the feed from Herald only; no framing. */
+                    "Content-Security-Policy": string;
+                    "Cache-Control": "no-cache";
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "text/html": string;
+                };
             };
         };
     };
-    DashboardController_stream: {
+    streamDashboard: {
         parameters: {
             query?: never;
             header?: never;
@@ -1642,34 +2065,63 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description The feed. */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "text/event-stream": string;
+                };
+            };
+            /** @description The admin token is missing or wrong. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HttpErrorBody"];
+                };
             };
         };
     };
-    DashboardController_asset: {
+    getDashboardAsset: {
         parameters: {
             query?: never;
             header?: never;
             path: {
-                asset: string;
+                asset: "dashboard.js" | "dashboard.css" | "chart.umd.min.js" | "index.html";
             };
             cookie?: never;
         };
         requestBody?: never;
         responses: {
+            /** @description The file. */
             200: {
+                headers: {
+                    /** @description Scripts, styles and the feed from Herald only; no framing. */
+                    "Content-Security-Policy": string;
+                    "Cache-Control": "no-cache";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/javascript": string;
+                    "text/css": string;
+                    "text/html": string;
+                };
+            };
+            /** @description No such asset. */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["HttpErrorBody"];
+                };
             };
         };
     };
-    HealthController_live: {
+    getLiveness: {
         parameters: {
             query?: never;
             header?: never;
@@ -1678,146 +2130,90 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description The Health Check is successful */
+            /** @description Every indicator is up. */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /**
-                         * @example ok
-                         * @enum {string}
-                         */
-                        status?: "ok" | "degraded";
-                        /**
-                         * @example {
-                         *       "database": {
-                         *         "status": "up",
-                         *         "responseTime": 12
-                         *       }
-                         *     }
-                         */
-                        info?: {
-                            [key: string]: {
-                                /** @enum {string} */
-                                status: "up" | "degraded" | "down";
-                                /** @description Time the health indicator took to respond, in ms */
-                                responseTime?: number;
-                            } & {
-                                [key: string]: unknown;
-                            };
-                        } | null;
-                        /** @example {} */
-                        error?: {
-                            [key: string]: {
-                                /** @enum {string} */
-                                status: "up" | "degraded" | "down";
-                                /** @description Time the health indicator took to respond, in ms */
-                                responseTime?: number;
-                            } & {
-                                [key: string]: unknown;
-                            };
-                        } | null;
-                        /**
-                         * @example {
-                         *       "database": {
-                         *         "status": "up",
-                         *         "responseTime": 12
-                         *       }
-                         *     }
-                         */
-                        details?: {
-                            [key: string]: {
-                                /** @enum {string} */
-                                status: "up" | "degraded" | "down";
-                                /** @description Time the health indicator took to respond, in ms */
-                                responseTime?: number;
-                            } & {
-                                [key: string]: unknown;
-                            };
-                        };
-                    };
+                    /**
+                     * @example {
+                     *       "status": "ok",
+                     *       "info": {
+                     *         "eventLoop": {
+                     *           "status": "up",
+                     *           "recentMaxLagMs": 12,
+                     *           "boundMs": 1000
+                     *         },
+                     *         "heap": {
+                     *           "status": "up",
+                     *           "usedMb": 61,
+                     *           "limitMb": 2048
+                     *         }
+                     *       },
+                     *       "error": {},
+                     *       "details": {
+                     *         "eventLoop": {
+                     *           "status": "up",
+                     *           "recentMaxLagMs": 12,
+                     *           "boundMs": 1000
+                     *         },
+                     *         "heap": {
+                     *           "status": "up",
+                     *           "usedMb": 61,
+                     *           "limitMb": 2048
+                     *         }
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["HealthCheck"];
                 };
             };
-            /** @description The Health Check is not successful */
+            /** @description An indicator is down (`error` names it). Not the usual error body: the result itself. */
             503: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /**
-                         * @example error
-                         * @enum {string}
-                         */
-                        status?: "error" | "shutting_down";
-                        /**
-                         * @example {
-                         *       "database": {
-                         *         "status": "up",
-                         *         "responseTime": 12
-                         *       }
-                         *     }
-                         */
-                        info?: {
-                            [key: string]: {
-                                /** @enum {string} */
-                                status: "up" | "degraded" | "down";
-                                /** @description Time the health indicator took to respond, in ms */
-                                responseTime?: number;
-                            } & {
-                                [key: string]: unknown;
-                            };
-                        } | null;
-                        /**
-                         * @example {
-                         *       "redis": {
-                         *         "status": "down",
-                         *         "message": "Could not connect",
-                         *         "responseTime": 3005
-                         *       }
-                         *     }
-                         */
-                        error?: {
-                            [key: string]: {
-                                /** @enum {string} */
-                                status: "up" | "degraded" | "down";
-                                /** @description Time the health indicator took to respond, in ms */
-                                responseTime?: number;
-                            } & {
-                                [key: string]: unknown;
-                            };
-                        } | null;
-                        /**
-                         * @example {
-                         *       "database": {
-                         *         "status": "up",
-                         *         "responseTime": 12
-                         *       },
-                         *       "redis": {
-                         *         "status": "down",
-                         *         "message": "Could not connect",
-                         *         "responseTime": 3005
-                         *       }
-                         *     }
-                         */
-                        details?: {
-                            [key: string]: {
-                                /** @enum {string} */
-                                status: "up" | "degraded" | "down";
-                                /** @description Time the health indicator took to respond, in ms */
-                                responseTime?: number;
-                            } & {
-                                [key: string]: unknown;
-                            };
-                        };
-                    };
+                    /**
+                     * @example {
+                     *       "status": "error",
+                     *       "info": {
+                     *         "heap": {
+                     *           "status": "up",
+                     *           "usedMb": 61,
+                     *           "limitMb": 2048
+                     *         }
+                     *       },
+                     *       "error": {
+                     *         "eventLoop": {
+                     *           "status": "down",
+                     *           "message": "event loop blocked for 1312 ms (bound 1000 ms)",
+                     *           "stallMs": 1312,
+                     *           "stalledAgoMs": 2400
+                     *         }
+                     *       },
+                     *       "details": {
+                     *         "eventLoop": {
+                     *           "status": "down",
+                     *           "message": "event loop blocked for 1312 ms (bound 1000 ms)",
+                     *           "stallMs": 1312,
+                     *           "stalledAgoMs": 2400
+                     *         },
+                     *         "heap": {
+                     *           "status": "up",
+                     *           "usedMb": 61,
+                     *           "limitMb": 2048
+                     *         }
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["HealthCheck"];
                 };
             };
         };
     };
-    HealthController_ready: {
+    getReadiness: {
         parameters: {
             query?: never;
             header?: never;
@@ -1826,146 +2222,106 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description The Health Check is successful */
+            /** @description Every indicator is up. */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /**
-                         * @example ok
-                         * @enum {string}
-                         */
-                        status?: "ok" | "degraded";
-                        /**
-                         * @example {
-                         *       "database": {
-                         *         "status": "up",
-                         *         "responseTime": 12
-                         *       }
-                         *     }
-                         */
-                        info?: {
-                            [key: string]: {
-                                /** @enum {string} */
-                                status: "up" | "degraded" | "down";
-                                /** @description Time the health indicator took to respond, in ms */
-                                responseTime?: number;
-                            } & {
-                                [key: string]: unknown;
-                            };
-                        } | null;
-                        /** @example {} */
-                        error?: {
-                            [key: string]: {
-                                /** @enum {string} */
-                                status: "up" | "degraded" | "down";
-                                /** @description Time the health indicator took to respond, in ms */
-                                responseTime?: number;
-                            } & {
-                                [key: string]: unknown;
-                            };
-                        } | null;
-                        /**
-                         * @example {
-                         *       "database": {
-                         *         "status": "up",
-                         *         "responseTime": 12
-                         *       }
-                         *     }
-                         */
-                        details?: {
-                            [key: string]: {
-                                /** @enum {string} */
-                                status: "up" | "degraded" | "down";
-                                /** @description Time the health indicator took to respond, in ms */
-                                responseTime?: number;
-                            } & {
-                                [key: string]: unknown;
-                            };
-                        };
-                    };
+                    /**
+                     * @example {
+                     *       "status": "ok",
+                     *       "info": {
+                     *         "draining": {
+                     *           "status": "up"
+                     *         },
+                     *         "broker": {
+                     *           "status": "up",
+                     *           "kind": "memory"
+                     *         },
+                     *         "capacity": {
+                     *           "status": "up",
+                     *           "active": 4213,
+                     *           "threshold": 9000,
+                     *           "max": 10000,
+                     *           "ratio": 0.4213
+                     *         }
+                     *       },
+                     *       "error": {},
+                     *       "details": {
+                     *         "draining": {
+                     *           "status": "up"
+                     *         },
+                     *         "broker": {
+                     *           "status": "up",
+                     *           "kind": "memory"
+                     *         },
+                     *         "capacity": {
+                     *           "status": "up",
+                     *           "active": 4213,
+                     *           "threshold": 9000,
+                     *           "max": 10000,
+                     *           "ratio": 0.4213
+                     *         }
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["HealthCheck"];
                 };
             };
-            /** @description The Health Check is not successful */
+            /** @description An indicator is down (`error` names it). Not the usual error body: the result itself. */
             503: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /**
-                         * @example error
-                         * @enum {string}
-                         */
-                        status?: "error" | "shutting_down";
-                        /**
-                         * @example {
-                         *       "database": {
-                         *         "status": "up",
-                         *         "responseTime": 12
-                         *       }
-                         *     }
-                         */
-                        info?: {
-                            [key: string]: {
-                                /** @enum {string} */
-                                status: "up" | "degraded" | "down";
-                                /** @description Time the health indicator took to respond, in ms */
-                                responseTime?: number;
-                            } & {
-                                [key: string]: unknown;
-                            };
-                        } | null;
-                        /**
-                         * @example {
-                         *       "redis": {
-                         *         "status": "down",
-                         *         "message": "Could not connect",
-                         *         "responseTime": 3005
-                         *       }
-                         *     }
-                         */
-                        error?: {
-                            [key: string]: {
-                                /** @enum {string} */
-                                status: "up" | "degraded" | "down";
-                                /** @description Time the health indicator took to respond, in ms */
-                                responseTime?: number;
-                            } & {
-                                [key: string]: unknown;
-                            };
-                        } | null;
-                        /**
-                         * @example {
-                         *       "database": {
-                         *         "status": "up",
-                         *         "responseTime": 12
-                         *       },
-                         *       "redis": {
-                         *         "status": "down",
-                         *         "message": "Could not connect",
-                         *         "responseTime": 3005
-                         *       }
-                         *     }
-                         */
-                        details?: {
-                            [key: string]: {
-                                /** @enum {string} */
-                                status: "up" | "degraded" | "down";
-                                /** @description Time the health indicator took to respond, in ms */
-                                responseTime?: number;
-                            } & {
-                                [key: string]: unknown;
-                            };
-                        };
-                    };
+                    /**
+                     * @example {
+                     *       "status": "error",
+                     *       "info": {
+                     *         "broker": {
+                     *           "status": "up",
+                     *           "kind": "memory"
+                     *         },
+                     *         "capacity": {
+                     *           "status": "up",
+                     *           "active": 4213,
+                     *           "threshold": 9000,
+                     *           "max": 10000,
+                     *           "ratio": 0.4213
+                     *         }
+                     *       },
+                     *       "error": {
+                     *         "draining": {
+                     *           "status": "down",
+                     *           "message": "shutting down; streams are being moved to other instances"
+                     *         }
+                     *       },
+                     *       "details": {
+                     *         "draining": {
+                     *           "status": "down",
+                     *           "message": "shutting down; streams are being moved to other instances"
+                     *         },
+                     *         "broker": {
+                     *           "status": "up",
+                     *           "kind": "memory"
+                     *         },
+                     *         "capacity": {
+                     *           "status": "up",
+                     *           "active": 4213,
+                     *           "threshold": 9000,
+                     *           "max": 10000,
+                     *           "ratio": 0.4213
+                     *         }
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["HealthCheck"];
                 };
             };
         };
     };
-    HealthController_startup: {
+    getStartup: {
         parameters: {
             query?: never;
             header?: never;
@@ -1974,141 +2330,60 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description The Health Check is successful */
+            /** @description Every indicator is up. */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /**
-                         * @example ok
-                         * @enum {string}
-                         */
-                        status?: "ok" | "degraded";
-                        /**
-                         * @example {
-                         *       "database": {
-                         *         "status": "up",
-                         *         "responseTime": 12
-                         *       }
-                         *     }
-                         */
-                        info?: {
-                            [key: string]: {
-                                /** @enum {string} */
-                                status: "up" | "degraded" | "down";
-                                /** @description Time the health indicator took to respond, in ms */
-                                responseTime?: number;
-                            } & {
-                                [key: string]: unknown;
-                            };
-                        } | null;
-                        /** @example {} */
-                        error?: {
-                            [key: string]: {
-                                /** @enum {string} */
-                                status: "up" | "degraded" | "down";
-                                /** @description Time the health indicator took to respond, in ms */
-                                responseTime?: number;
-                            } & {
-                                [key: string]: unknown;
-                            };
-                        } | null;
-                        /**
-                         * @example {
-                         *       "database": {
-                         *         "status": "up",
-                         *         "responseTime": 12
-                         *       }
-                         *     }
-                         */
-                        details?: {
-                            [key: string]: {
-                                /** @enum {string} */
-                                status: "up" | "degraded" | "down";
-                                /** @description Time the health indicator took to respond, in ms */
-                                responseTime?: number;
-                            } & {
-                                [key: string]: unknown;
-                            };
-                        };
-                    };
+                    /**
+                     * @example {
+                     *       "status": "ok",
+                     *       "info": {
+                     *         "broker": {
+                     *           "status": "up",
+                     *           "kind": "memory"
+                     *         }
+                     *       },
+                     *       "error": {},
+                     *       "details": {
+                     *         "broker": {
+                     *           "status": "up",
+                     *           "kind": "memory"
+                     *         }
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["HealthCheck"];
                 };
             };
-            /** @description The Health Check is not successful */
+            /** @description An indicator is down (`error` names it). Not the usual error body: the result itself. */
             503: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /**
-                         * @example error
-                         * @enum {string}
-                         */
-                        status?: "error" | "shutting_down";
-                        /**
-                         * @example {
-                         *       "database": {
-                         *         "status": "up",
-                         *         "responseTime": 12
-                         *       }
-                         *     }
-                         */
-                        info?: {
-                            [key: string]: {
-                                /** @enum {string} */
-                                status: "up" | "degraded" | "down";
-                                /** @description Time the health indicator took to respond, in ms */
-                                responseTime?: number;
-                            } & {
-                                [key: string]: unknown;
-                            };
-                        } | null;
-                        /**
-                         * @example {
-                         *       "redis": {
-                         *         "status": "down",
-                         *         "message": "Could not connect",
-                         *         "responseTime": 3005
-                         *       }
-                         *     }
-                         */
-                        error?: {
-                            [key: string]: {
-                                /** @enum {string} */
-                                status: "up" | "degraded" | "down";
-                                /** @description Time the health indicator took to respond, in ms */
-                                responseTime?: number;
-                            } & {
-                                [key: string]: unknown;
-                            };
-                        } | null;
-                        /**
-                         * @example {
-                         *       "database": {
-                         *         "status": "up",
-                         *         "responseTime": 12
-                         *       },
-                         *       "redis": {
-                         *         "status": "down",
-                         *         "message": "Could not connect",
-                         *         "responseTime": 3005
-                         *       }
-                         *     }
-                         */
-                        details?: {
-                            [key: string]: {
-                                /** @enum {string} */
-                                status: "up" | "degraded" | "down";
-                                /** @description Time the health indicator took to respond, in ms */
-                                responseTime?: number;
-                            } & {
-                                [key: string]: unknown;
-                            };
-                        };
-                    };
+                    /**
+                     * @example {
+                     *       "status": "error",
+                     *       "info": {},
+                     *       "error": {
+                     *         "broker": {
+                     *           "status": "down",
+                     *           "kind": "redis",
+                     *           "message": "not connected yet"
+                     *         }
+                     *       },
+                     *       "details": {
+                     *         "broker": {
+                     *           "status": "down",
+                     *           "kind": "redis",
+                     *           "message": "not connected yet"
+                     *         }
+                     *       }
+                     *     }
+                     */
+                    "application/json": components["schemas"]["HealthCheck"];
                 };
             };
         };
@@ -2837,7 +3112,7 @@ export interface operations {
             };
         };
     };
-    MetricsController_index: {
+    getMetrics: {
         parameters: {
             query?: never;
             header?: never;
@@ -2846,11 +3121,20 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
+            /** @description The exposition, `text/plain; version=0.0.4`. */
             200: {
                 headers: {
+                    "Cache-Control": "no-store";
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    /**
+                     * @example # HELP herald_connections_active Open SSE streams.
+                     *     # TYPE herald_connections_active gauge
+                     *     herald_connections_active 4213
+                     */
+                    "text/plain": string;
+                };
             };
         };
     };
@@ -2895,6 +3179,42 @@ export interface operations {
                 content: {
                     "text/html": string;
                 };
+            };
+        };
+    };
+    receiveAlertNotification: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description When this attempt was sent, unix ms; part of the signed text. */
+                "X-Herald-Timestamp": string;
+                /** @description The same for every retry of one notification: drop duplicates by it. */
+                "X-Herald-Delivery": string;
+                /** @description Only when the channel has a secret: `sha256=<hex HMAC-SHA256 of "<X-Herald-Timestamp>.<raw body>">`. */
+                "X-Herald-Signature"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AlertNotification"];
+            };
+        };
+        responses: {
+            /** @description Received. */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Anything else is a failed attempt, retried ALERTS_SEND_RETRIES times (4xx other than 408 and 429 are not). */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
         };
     };

@@ -85,11 +85,13 @@ export class EventsController {
     },
     503: {
       description:
-        'Active streams are at CAPACITY_THRESHOLD × MAX_CONNECTIONS, or Herald is draining: try another instance.',
+        'Active streams are at CAPACITY_THRESHOLD × MAX_CONNECTIONS, Herald is draining, or the event broker ' +
+        '(Redis) is unreachable so no stream could resume: try another instance.',
       retryAfter: true,
       examples: {
         capacity: 'Herald is at capacity; retry later',
         draining: 'Herald is shutting down; retry on another instance',
+        brokerDown: 'the event broker is unreachable; retry later',
       },
     },
   })
