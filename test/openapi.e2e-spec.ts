@@ -370,6 +370,37 @@ describe('OpenAPI: /openapi.json and the running server agree', () => {
       expect(examples).toBeGreaterThan(150);
     });
 
+    it('shows an example for every field of every schema, every request body and every JSON answer', () => {
+      const missing: string[] = [];
+      const selfExplained = (schema: SchemaObject & { $ref?: string }): boolean =>
+        schema.$ref !== undefined ||
+        schema.allOf !== undefined ||
+        schema.oneOf !== undefined ||
+        schema.anyOf !== undefined ||
+        schema.enum !== undefined ||
+        (schema.items as (SchemaObject & { $ref?: string }) | undefined)?.$ref !== undefined ||
+        (schema.items as SchemaObject | undefined)?.enum !== undefined;
+      for (const [name, schema] of Object.entries(document.components?.schemas ?? {})) {
+        for (const [property, value] of Object.entries((schema as SchemaObject).properties ?? {})) {
+          const field = value as SchemaObject;
+          if (field.example === undefined && !selfExplained(field)) missing.push(`${name}.${property}`);
+        }
+      }
+      for (const { id, operation } of operationsOf(document)) {
+        const body = (operation.requestBody as RequestBodyObject | undefined)?.content['application/json'];
+        if (body && body.example === undefined && body.examples === undefined) missing.push(`${id} request body`);
+        for (const [status, response] of Object.entries(operation.responses)) {
+          const json = (response as ResponseObject).content?.['application/json'];
+          if (!json || id === 'getOpenApiDocument') continue;
+          const schema = json.schema as SchemaObject & { $ref?: string };
+          if (json.example === undefined && json.examples === undefined && !selfExplained(schema)) {
+            missing.push(`${id} ${status}`);
+          }
+        }
+      }
+      expect(missing).toEqual([]);
+    });
+
     it('describes each alert channel kind the server has, as a oneOf with a discriminator on kind', () => {
       const create = op('createAlertChannel').operation;
       const requestSchema = (create.requestBody as RequestBodyObject).content['application/json']

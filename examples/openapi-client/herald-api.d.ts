@@ -598,25 +598,40 @@ export interface components {
              * @example position
              */
             event: string;
-            /** @description JSON text of a StreamEnvelope. */
+            /**
+             * @description JSON text of a StreamEnvelope.
+             * @example {"topic":"trucks/42","type":"position","data":{"lat":52.52,"lon":13.405},"ts":1795459440620}
+             */
             data: string;
         };
         /** @description Sent right after `retry:` when `Last-Event-ID` is unknown or older than the history. */
         SseResetFrame: {
-            /** @description The current head: a reconnect resumes from here. */
+            /**
+             * @description The current head: a reconnect resumes from here.
+             * @example mwtm6owhb8wp-42
+             */
             id?: string;
             /** @enum {string} */
             event: "reset";
-            /** @description JSON text of a StreamReset. */
+            /**
+             * @description JSON text of a StreamReset.
+             * @example {"reason":"history-lost","lastEventId":"mwtk0000zzzz-17"}
+             */
             data: string;
         };
         /** @description The last frame of a stream Herald ends itself. */
         SseCloseFrame: {
             /** @enum {string} */
             event: "close";
-            /** @description A `retry:` for this reconnect, ms (spreads the reconnects of a drain). */
+            /**
+             * @description A `retry:` for this reconnect, ms (spreads the reconnects of a drain).
+             * @example 4200
+             */
             retry?: number;
-            /** @description JSON text of a StreamClose. */
+            /**
+             * @description JSON text of a StreamClose.
+             * @example {"reason":"draining"}
+             */
             data: string;
         };
         PolledEvent: {
@@ -919,6 +934,7 @@ export interface components {
             /**
              * Format: date-time
              * @description When the current suspicion began.
+             * @example null
              */
             suspectedSince: string | null;
         };
@@ -974,7 +990,10 @@ export interface components {
             severity: "info" | "warning" | "critical";
             /** @example 0.93 */
             value: number;
-            /** Format: date-time */
+            /**
+             * Format: date-time
+             * @example 2026-11-18T09:24:00.000Z
+             */
             startedAt: string;
         };
         StatusAlerts: {
@@ -986,6 +1005,7 @@ export interface components {
             /**
              * Format: date-time
              * @description When the snapshot figures were computed.
+             * @example 2026-11-18T09:24:05.000Z
              */
             at: string;
             /** @example 86400 */
@@ -1067,14 +1087,20 @@ export interface components {
         DashboardHistoryFrame: {
             /** @enum {string} */
             event: "history";
-            /** @description JSON text of a DashboardHistory. */
+            /**
+             * @description JSON text of a DashboardHistory.
+             * @example {"points":[],"snapshotIntervalMs":5000,"maxConnections":10000,"capacityThreshold":0.9}
+             */
             data: string;
         };
         /** @description event: snapshot. */
         DashboardSnapshotFrame: {
             /** @enum {string} */
             event: "snapshot";
-            /** @description JSON text of a DashboardSnapshot. */
+            /**
+             * @description JSON text of a DashboardSnapshot.
+             * @example {"status":{…},"point":{…},"recentAlerts":[]}
+             */
             data: string;
         };
         /** @description A Terminus health check: the overall status and each indicator (`details` has them all). */
@@ -1084,15 +1110,32 @@ export interface components {
              * @enum {string}
              */
             status: "ok" | "error" | "shutting_down";
-            /** @description The indicators that are up. */
+            /**
+             * @description The indicators that are up.
+             * @example {
+             *       "broker": {
+             *         "status": "up"
+             *       }
+             *     }
+             */
             info?: {
                 [key: string]: components["schemas"]["HealthIndicatorState"];
             };
-            /** @description The indicators that are down. */
+            /**
+             * @description The indicators that are down.
+             * @example {}
+             */
             error?: {
                 [key: string]: components["schemas"]["HealthIndicatorState"];
             };
-            /** @description Every indicator. */
+            /**
+             * @description Every indicator.
+             * @example {
+             *       "broker": {
+             *         "status": "up"
+             *       }
+             *     }
+             */
             details: {
                 [key: string]: components["schemas"]["HealthIndicatorState"];
             };
@@ -1117,6 +1160,7 @@ export interface components {
             /**
              * @description A disabled channel is skipped by rules.
              * @default true
+             * @example true
              */
             enabled: boolean;
             /**
@@ -1162,6 +1206,7 @@ export interface components {
             /**
              * @description A disabled channel is skipped by rules.
              * @default true
+             * @example true
              */
             enabled: boolean;
             /**
@@ -1228,6 +1273,7 @@ export interface components {
             /**
              * @description A disabled channel is skipped by rules.
              * @default true
+             * @example true
              */
             enabled: boolean;
             /**
@@ -1282,6 +1328,7 @@ export interface components {
             /**
              * @description A disabled channel is skipped by rules.
              * @default true
+             * @example true
              */
             enabled: boolean;
             /**
@@ -1346,6 +1393,7 @@ export interface components {
             /**
              * Format: date-time
              * @description Resolved alerts only.
+             * @example 2026-11-18T09:41:10.000Z
              */
             resolvedAt?: string;
             /**
@@ -1369,7 +1417,10 @@ export interface components {
             result: "pending" | "delivered" | "failed";
             /** @example 1 */
             attempts: number;
-            /** @description The last attempt's failure, secrets scrubbed. */
+            /**
+             * @description The last attempt's failure, secrets scrubbed.
+             * @example POST https://pager.example.com/herald answered 503
+             */
             error?: string;
             /** @example 42 */
             durationMs?: number;
@@ -1400,6 +1451,7 @@ export interface components {
             /**
              * Format: date-time
              * @description Resolved alerts only.
+             * @example 2026-11-18T09:41:10.000Z
              */
             resolvedAt?: string;
             /**
@@ -1407,14 +1459,21 @@ export interface components {
              * @example herald-0:3000
              */
             instance: string;
-            /** Format: uuid */
+            /**
+             * Format: uuid
+             * @example 0b6f3c52-5d2e-4d59-9f57-2a61c1f0e8a4
+             */
             id: string;
             /**
              * Format: date-time
              * @description When Herald recorded it.
+             * @example 2026-11-18T09:24:00.015Z
              */
             at: string;
-            /** @description False for a firing inside the rule's cooldown: recorded, not sent. */
+            /**
+             * @description False for a firing inside the rule's cooldown: recorded, not sent.
+             * @example true
+             */
             notified: boolean;
             deliveries: components["schemas"]["AlertDeliveryView"][];
         };
@@ -1540,6 +1599,7 @@ export interface components {
             /**
              * Format: date-time
              * @description Since when it is pending, or when it fired.
+             * @example 2026-11-18T09:24:00.000Z
              */
             startedAt: string;
             /**
@@ -3044,6 +3104,15 @@ export interface operations {
                 };
                 content: {
                     "text/javascript": string;
+                    /**
+                     * @example {
+                     *       "version": 3,
+                     *       "sources": [
+                     *         "../../libs/client/src/herald-client.ts"
+                     *       ],
+                     *       "mappings": "AAAA"
+                     *     }
+                     */
                     "application/json": Record<string, never>;
                 };
             };

@@ -42,7 +42,12 @@ class ChannelInputBase {
   @ApiProperty({ type: 'string', minLength: 1, maxLength: 200, example: 'pager bridge' })
   name!: string;
 
-  @ApiPropertyOptional({ type: 'boolean', default: true, description: 'A disabled channel is skipped by rules.' })
+  @ApiPropertyOptional({
+    type: 'boolean',
+    default: true,
+    description: 'A disabled channel is skipped by rules.',
+    example: true,
+  })
   enabled?: boolean;
 }
 
@@ -392,7 +397,11 @@ export class AlertDeliveryView implements AlertDelivery {
   @ApiProperty({ type: 'integer', minimum: 0, example: 1 })
   attempts!: number;
 
-  @ApiPropertyOptional({ type: 'string', description: "The last attempt's failure, secrets scrubbed." })
+  @ApiPropertyOptional({
+    type: 'string',
+    description: "The last attempt's failure, secrets scrubbed.",
+    example: 'POST https://pager.example.com/herald answered 503',
+  })
   error?: string;
 
   @ApiPropertyOptional({ type: 'number', minimum: 0, example: 42 })
@@ -420,7 +429,7 @@ export class AlertNotificationView implements AlertNotification {
   @ApiProperty({ ...ISO_TIME, example: '2026-11-18T09:24:00.000Z' })
   startedAt!: string;
 
-  @ApiPropertyOptional({ ...ISO_TIME, description: 'Resolved alerts only.' })
+  @ApiPropertyOptional({ ...ISO_TIME, description: 'Resolved alerts only.', example: '2026-11-18T09:41:10.000Z' })
   resolvedAt?: string;
 
   @ApiProperty({
@@ -433,13 +442,17 @@ export class AlertNotificationView implements AlertNotification {
 
 @ApiSchema({ name: 'AlertHistoryEntry', description: 'A fired, resolved or test alert with its deliveries.' })
 export class AlertHistoryEntryView extends AlertNotificationView implements AlertHistoryEntry {
-  @ApiProperty({ type: 'string', format: 'uuid' })
+  @ApiProperty({ type: 'string', format: 'uuid', example: '0b6f3c52-5d2e-4d59-9f57-2a61c1f0e8a4' })
   id!: string;
 
-  @ApiProperty({ ...ISO_TIME, description: 'When Herald recorded it.' })
+  @ApiProperty({ ...ISO_TIME, description: 'When Herald recorded it.', example: '2026-11-18T09:24:00.015Z' })
   at!: string;
 
-  @ApiProperty({ type: 'boolean', description: "False for a firing inside the rule's cooldown: recorded, not sent." })
+  @ApiProperty({
+    type: 'boolean',
+    description: "False for a firing inside the rule's cooldown: recorded, not sent.",
+    example: true,
+  })
   notified!: boolean;
 
   @ApiProperty({ type: [AlertDeliveryView] })
@@ -460,7 +473,11 @@ export class LiveAlertViewSchema implements LiveAlertView {
   @ApiProperty({ type: 'number', example: 0.93 })
   value!: number;
 
-  @ApiProperty({ ...ISO_TIME, description: 'Since when it is pending, or when it fired.' })
+  @ApiProperty({
+    ...ISO_TIME,
+    description: 'Since when it is pending, or when it fired.',
+    example: '2026-11-18T09:24:00.000Z',
+  })
   startedAt!: string;
 
   @ApiProperty({

@@ -98,7 +98,10 @@ export class ClientAssetsController {
     headers: ASSET_HEADERS,
     content: {
       'text/javascript': { schema: { type: 'string' } },
-      'application/json': { schema: { type: 'object', description: 'A source map (`.map` files).' } },
+      'application/json': {
+        schema: { type: 'object', description: 'A source map (`.map` files).' },
+        example: { version: 3, sources: ['../../libs/client/src/herald-client.ts'], mappings: 'AAAA' },
+      },
     },
   })
   @NOT_MODIFIED

@@ -22,12 +22,16 @@ export class HealthCheckView implements HealthCheckResult {
   @ApiProperty({ enum: ['ok', 'error', 'shutting_down'], example: 'ok' })
   status!: HealthCheckStatus;
 
-  @ApiPropertyOptional({ ...INDICATORS, description: 'The indicators that are up.' })
+  @ApiPropertyOptional({
+    ...INDICATORS,
+    description: 'The indicators that are up.',
+    example: { broker: { status: 'up' } },
+  })
   info?: Record<string, HealthIndicatorState>;
 
-  @ApiPropertyOptional({ ...INDICATORS, description: 'The indicators that are down.' })
+  @ApiPropertyOptional({ ...INDICATORS, description: 'The indicators that are down.', example: {} })
   error?: Record<string, HealthIndicatorState>;
 
-  @ApiProperty({ ...INDICATORS, description: 'Every indicator.' })
+  @ApiProperty({ ...INDICATORS, description: 'Every indicator.', example: { broker: { status: 'up' } } })
   details!: Record<string, HealthIndicatorState>;
 }

@@ -65,7 +65,7 @@ export class ActiveAlertView implements ActiveAlert {
   @ApiProperty({ type: 'number', example: 0.93 })
   value!: number;
 
-  @ApiProperty({ type: 'string', format: 'date-time' })
+  @ApiProperty({ type: 'string', format: 'date-time', example: '2026-11-18T09:24:00.000Z' })
   startedAt!: string;
 }
 
@@ -179,6 +179,7 @@ export class LeakStatus implements Readonly<HeraldStatus['memory']['leak']> {
     format: 'date-time',
     nullable: true,
     description: 'When the current suspicion began.',
+    example: null,
   })
   suspectedSince!: string | null;
 }
@@ -247,7 +248,12 @@ export class StatusAlerts {
 
 @ApiSchema({ name: 'Status', description: 'The JSON snapshot of `GET /status`.' })
 export class StatusView implements HeraldStatus {
-  @ApiProperty({ type: 'string', format: 'date-time', description: 'When the snapshot figures were computed.' })
+  @ApiProperty({
+    type: 'string',
+    format: 'date-time',
+    description: 'When the snapshot figures were computed.',
+    example: '2026-11-18T09:24:05.000Z',
+  })
   at!: string;
 
   @ApiProperty({ ...COUNT, example: 86_400 })
@@ -341,7 +347,14 @@ export class DashboardHistoryFrame {
   @ApiProperty({ enum: ['history'] })
   event!: 'history';
 
-  @ApiProperty(jsonText(DashboardHistory))
+  @ApiProperty(
+    jsonText(DashboardHistory, {
+      points: [],
+      snapshotIntervalMs: 5000,
+      maxConnections: 10_000,
+      capacityThreshold: 0.9,
+    }),
+  )
   data!: string;
 }
 
@@ -350,7 +363,7 @@ export class DashboardSnapshotFrame {
   @ApiProperty({ enum: ['snapshot'] })
   event!: 'snapshot';
 
-  @ApiProperty(jsonText(DashboardSnapshot))
+  @ApiProperty({ ...jsonText(DashboardSnapshot), example: '{"status":{…},"point":{…},"recentAlerts":[]}' })
   data!: string;
 }
 

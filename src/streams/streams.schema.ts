@@ -230,19 +230,25 @@ export class SseEnvelopeFrame {
   @ApiProperty({ ...EVENT_TYPE_PROPERTY, example: 'position' })
   event!: string;
 
-  @ApiProperty(jsonText(StreamEnvelope))
+  @ApiProperty(
+    jsonText(StreamEnvelope, { topic: EXAMPLE_TOPIC, type: 'position', data: EXAMPLE_POSITION, ts: EXAMPLE_TS }),
+  )
   data!: string;
 }
 
 @ApiSchema({ description: 'Sent right after `retry:` when `Last-Event-ID` is unknown or older than the history.' })
 export class SseResetFrame {
-  @ApiPropertyOptional({ ...EVENT_ID_PROPERTY, description: 'The current head: a reconnect resumes from here.' })
+  @ApiPropertyOptional({
+    ...EVENT_ID_PROPERTY,
+    description: 'The current head: a reconnect resumes from here.',
+    example: EXAMPLE_EVENT_ID,
+  })
   id?: string;
 
   @ApiProperty({ enum: ['reset'] })
   event!: 'reset';
 
-  @ApiProperty(jsonText(StreamReset))
+  @ApiProperty(jsonText(StreamReset, { reason: 'history-lost', lastEventId: 'mwtk0000zzzz-17' }))
   data!: string;
 }
 
@@ -255,10 +261,11 @@ export class SseCloseFrame {
     type: 'integer',
     minimum: 0,
     description: 'A `retry:` for this reconnect, ms (spreads the reconnects of a drain).',
+    example: 4200,
   })
   retry?: number;
 
-  @ApiProperty(jsonText(StreamClose))
+  @ApiProperty(jsonText(StreamClose, { reason: 'draining' }))
   data!: string;
 }
 
