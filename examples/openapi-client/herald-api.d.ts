@@ -2193,6 +2193,7 @@ export interface operations {
             /** @description Every indicator is up. */
             200: {
                 headers: {
+                    "Cache-Control": "no-cache, no-store, must-revalidate";
                     [name: string]: unknown;
                 };
                 content: {
@@ -2232,6 +2233,7 @@ export interface operations {
             /** @description An indicator is down (`error` names it). Not the usual error body: the result itself. */
             503: {
                 headers: {
+                    "Cache-Control": "no-cache, no-store, must-revalidate";
                     [name: string]: unknown;
                 };
                 content: {
@@ -2285,6 +2287,7 @@ export interface operations {
             /** @description Every indicator is up. */
             200: {
                 headers: {
+                    "Cache-Control": "no-cache, no-store, must-revalidate";
                     [name: string]: unknown;
                 };
                 content: {
@@ -2332,6 +2335,7 @@ export interface operations {
             /** @description An indicator is down (`error` names it). Not the usual error body: the result itself. */
             503: {
                 headers: {
+                    "Cache-Control": "no-cache, no-store, must-revalidate";
                     [name: string]: unknown;
                 };
                 content: {
@@ -2393,6 +2397,7 @@ export interface operations {
             /** @description Every indicator is up. */
             200: {
                 headers: {
+                    "Cache-Control": "no-cache, no-store, must-revalidate";
                     [name: string]: unknown;
                 };
                 content: {
@@ -2420,6 +2425,7 @@ export interface operations {
             /** @description An indicator is down (`error` names it). Not the usual error body: the result itself. */
             503: {
                 headers: {
+                    "Cache-Control": "no-cache, no-store, must-revalidate";
                     [name: string]: unknown;
                 };
                 content: {

@@ -19,6 +19,9 @@ function ApiProbe(operationId: string, summary: string, up: object, down: object
     ApiResponse({
       status,
       description,
+      headers: {
+        'Cache-Control': { required: true, schema: { type: 'string', enum: ['no-cache, no-store, must-revalidate'] } },
+      },
       content: { 'application/json': { schema: { $ref: getSchemaPath(HealthCheckView) }, example } },
     });
   return applyDecorators(
@@ -27,6 +30,9 @@ function ApiProbe(operationId: string, summary: string, up: object, down: object
     answer(503, 'An indicator is down (`error` names it). Not the usual error body: the result itself.', down),
   );
 }
+
+/** Never cached (Terminus' default); documented below rather than by Terminus' generic schema. */
+const PROBE = { noCache: true, swaggerDocumentation: false };
 
 const BROKER_UP = { broker: { status: 'up', kind: 'memory' } };
 const CAPACITY_UP = { status: 'up', active: 4213, threshold: 9000, max: 10000, ratio: 0.4213 };
@@ -60,7 +66,7 @@ export class HealthController {
 
   /** 200 unless the process is wedged: a restart would help. Never depends on the broker. */
   @Get('live')
-  @HealthCheck({ swaggerDocumentation: false })
+  @HealthCheck(PROBE)
   @ApiProbe(
     'getLiveness',
     'Liveness: 503 only when the process is wedged (event loop stalled, heap at its limit), so a restart helps',
@@ -86,7 +92,7 @@ export class HealthController {
 
   /** 200 when this instance should get new streams: not draining, broker reachable, below capacity. */
   @Get('ready')
-  @HealthCheck({ swaggerDocumentation: false })
+  @HealthCheck(PROBE)
   @ApiProbe(
     'getReadiness',
     'Readiness: 503 while starting, draining, with the broker unreachable, or at the capacity threshold',
@@ -119,7 +125,7 @@ export class HealthController {
 
   /** 200 once the broker has answered since start (and the server listens, or it could not answer). */
   @Get('startup')
-  @HealthCheck({ swaggerDocumentation: false })
+  @HealthCheck(PROBE)
   @ApiProbe(
     'getStartup',
     'Startup: 200 once the app listens and the broker has answered',
