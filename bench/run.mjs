@@ -66,10 +66,9 @@ function describeStep(step) {
   );
 }
 
-function maxIdleStreams(server) {
+function fdLimit(server) {
   const limits = /Max open files\s+(\d+)/.exec(readLimits(server.pid));
-  const fdLimit = limits ? Number(limits[1]) : 1024;
-  return Math.min(MAX_IDLE_STREAMS, fdLimit - server.openFds() - FD_HEADROOM);
+  return limits ? Number(limits[1]) : 1024;
 }
 
 function readLimits(pid) {
@@ -84,10 +83,11 @@ async function measureServer(definition, clients) {
   const result = { label: definition.label, idle: null, fanout: [] };
   let server = await startServer(definition);
   log(`${definition.label}: started (pid ${server.pid}, port ${server.port})`);
-  const maxStreams = maxIdleStreams(server);
+  const maxStreams = Math.min(MAX_IDLE_STREAMS, fdLimit(server) - server.openFds() - FD_HEADROOM);
   const steps = PLAN.idleSteps.map((step) => (step === 'max' ? maxStreams : step));
   result.idle = await idleMemory(server, clients, steps);
   result.idle.fdLimitedMax = maxStreams;
+  result.idle.fdLimit = fdLimit(server);
   for (const row of result.idle.rows) {
     log(
       `${definition.label}: ${row.streams} idle streams → ${row.rssPerStreamKb.toFixed(1)} KB RSS, ` +
