@@ -70,7 +70,7 @@ describe('OpenAPI: the generated-client example (openapi-typescript)', () => {
     const [example, wrong] = typeErrors([join(scratch, SCRIPT), join(scratch, 'broken.ts')]);
     expect(example).toEqual([]);
     expect(wrong.join('\n')).toMatch(/Property 'data' is missing/);
-  });
+  }, 60_000);
 
   it('runs against the server: publishes, then long-polls what followed the first event', async () => {
     const bundle = join(scratch, 'publish-and-poll.mjs');

@@ -27,8 +27,8 @@ describeWith(CHROMIUM_PATH !== undefined, 'Chromium (set by .ci/run; apt-get ins
       page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
       page.on('request', (request) => requested.push(request.url()));
       await page.goto(`${herald.url}/docs`);
-      await page.locator('.opblock').first().waitFor({ timeout: 15_000 });
-    });
+      await page.locator('.opblock').first().waitFor({ timeout: 30_000 });
+    }, 60_000);
     afterAll(async () => {
       await browser?.close();
       await herald?.close();
