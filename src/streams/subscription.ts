@@ -120,6 +120,12 @@ export class Subscription {
       return;
     }
     res.writeHead(statusCode, headers);
+    if (res.req.method === 'HEAD') {
+      // The head is the whole answer: a stream byte written to the socket would corrupt the next response.
+      res.end();
+      this.close('client');
+      return;
+    }
     res.flushHeaders();
     this.res = res;
     this.socket = res.socket ?? undefined;
