@@ -4,6 +4,8 @@ import { drainOnSignals } from './health/shutdown-signals.js';
 import { createHerald } from './herald.js';
 import { JsonLogger } from './logging/json-logger.js';
 
+const LISTEN_BACKLOG = 4096;
+
 async function main(): Promise<void> {
   let config: HeraldConfig;
   try {
@@ -25,7 +27,10 @@ async function main(): Promise<void> {
       'Herald',
     );
   }
-  await app.listen(config.port, config.host);
+  // Nest forwards extra arguments to server.listen: a deep accept backlog (Node's default is 511)
+  // so a connection storm is answered with 503s, not SYN-queue resets and timeouts.
+  const listen = app.listen.bind(app) as unknown as (port: number, host: string, backlog: number) => Promise<unknown>;
+  await listen(config.port, config.host, LISTEN_BACKLOG);
   const address = app.getHttpServer().address();
   const port = typeof address === 'object' && address ? address.port : config.port;
   logger.log({ msg: 'herald listening', host: config.host, port, broker: config.broker }, 'Herald');

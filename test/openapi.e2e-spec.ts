@@ -437,7 +437,13 @@ describe('OpenAPI: /openapi.json and the running server agree', () => {
       void send(
         herald.url,
         { method: 'get', path: '/v1/events', query: { topic: 'held' } },
-        { until: () => false, timeoutMs: 60_000, onOpen: (answer) => (heldStream = answer) },
+        {
+          until: () => false,
+          timeoutMs: 60_000,
+          onOpen: (answer) => {
+            heldStream = answer;
+          },
+        },
       ).catch(() => undefined);
     });
 

@@ -76,8 +76,12 @@ export class HeraldChild {
 
   /** Resident set size of the process, bytes (from /proc, so the test's own memory never counts). */
   rss(): number {
-    const status = readFileSync(`/proc/${this.child.pid}/status`, 'utf8');
-    return Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? 0) * 1024;
+    try {
+      const status = readFileSync(`/proc/${this.child.pid}/status`, 'utf8');
+      return Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? 0) * 1024;
+    } catch {
+      return 0; // exited
+    }
   }
 
   signal(signal: NodeJS.Signals): void {
