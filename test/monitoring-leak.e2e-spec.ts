@@ -14,9 +14,10 @@ const SNAPSHOT_MS = 200;
  * 10 minutes). Warm means: at least this long and this many requests, and no suspicion on either for a
  * few polls in a row — measured in work done, so a starved machine only makes the warm-up longer.
  */
-const WARMUP_MIN_MS = 4_000;
+// Two whole windows, so the window the verdict is read over no longer holds warm-up samples.
+const WARMUP_MIN_MS = 2 * WINDOW_MS;
 const WARMUP_MIN_REQUESTS = 200;
-const WARMUP_MAX_MS = 30_000;
+const WARMUP_MAX_MS = 40_000;
 /** Then the leaky one leaks, and both are watched for a window and a second more. */
 const WATCH_MS = WINDOW_MS + 1_000;
 /** The fixture keeps an array of 8,192 numbers (64 KB) per request while leaking. */
