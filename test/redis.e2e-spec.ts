@@ -1,15 +1,13 @@
 import { afterAll, afterEach, beforeAll, expect, it } from '@jest/globals';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import { parseEventId } from '@herald/sse';
 import type { ParsedEvent } from '../libs/sse/src/parser.js';
-import { ADMIN_TOKEN, PUBLISH_TOKEN, eventually, request, sleep, type HttpAnswer } from './support/herald.js';
+import { PUBLISH_TOKEN, eventually, request, sleep, type HttpAnswer } from './support/herald.js';
+import { HeraldChild } from './support/herald-child.js';
 import { RawSseClient } from './support/raw-sse.js';
 import { describeWith, REDIS_URL, redisAvailable } from './support/services.js';
 import { TcpProxy } from './support/tcp-proxy.js';
 
-const MAIN_JS = fileURLToPath(new URL('../dist/main.js', import.meta.url));
 /** This suite's own logical DB: it runs FLUSHDB, which must not touch suites sharing the Redis. */
 const SUITE_DB = 7;
 const REDIS_PORT = Number(new URL(REDIS_URL).port || 6379);
@@ -24,51 +22,8 @@ function redisUrl(port?: number): string {
   return url.toString();
 }
 
-/** One `node dist/main.js` process with its JSON log lines. */
-class HeraldProcess {
-  readonly logs: Record<string, unknown>[] = [];
-  stderr = '';
-  url = '';
-  private readonly child: ChildProcess;
-  private readonly exited: Promise<number | null>;
-
-  constructor(env: Record<string, string>) {
-    this.child = spawn(process.execPath, [MAIN_JS], {
-      env: { PATH: process.env.PATH ?? '', HOST: '127.0.0.1', PORT: '0', ADMIN_TOKEN, PUBLISH_TOKEN, ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    this.child.stderr?.on('data', (chunk: Buffer) => (this.stderr += chunk.toString()));
-    let partial = '';
-    this.child.stdout?.on('data', (chunk: Buffer) => {
-      const lines = (partial + chunk.toString()).split('\n');
-      partial = lines.pop() ?? '';
-      for (const line of lines) if (line.trim()) this.logs.push(JSON.parse(line) as Record<string, unknown>);
-    });
-    this.exited = new Promise((resolve) => this.child.on('exit', (code) => resolve(code)));
-  }
-
-  static async start(env: Record<string, string>): Promise<HeraldProcess> {
-    const herald = new HeraldProcess(env);
-    const listening = await eventually(
-      () => {
-        if (!herald.running) throw new Error(`herald exited before listening: ${herald.stderr.trim()}`);
-        return herald.logs.find((line) => line.msg === 'herald listening');
-      },
-      20_000,
-      'herald listening',
-    );
-    herald.url = `http://127.0.0.1:${String(listening.port)}`;
-    return herald;
-  }
-
-  get running(): boolean {
-    return this.child.exitCode === null && this.child.signalCode === null;
-  }
-
-  logged(msg: string): Record<string, unknown>[] {
-    return this.logs.filter((line) => line.msg === msg);
-  }
-
+/** The server process (HeraldChild) with the publish calls these tests make on it. */
+class HeraldProcess extends HeraldChild {
   publish(topic: string, data: unknown, type?: string): Promise<HttpAnswer<{ id: string }>> {
     return request(`${this.url}/v1/topics/${encodeURIComponent(topic)}/events`, {
       method: 'POST',
@@ -91,11 +46,6 @@ class HeraldProcess {
     });
     if (answer.status !== 202) throw new Error(`batch failed: ${answer.status} ${JSON.stringify(answer.body)}`);
     return answer.body.ids;
-  }
-
-  async stop(): Promise<void> {
-    if (this.running) this.child.kill('SIGKILL');
-    await this.exited;
   }
 }
 

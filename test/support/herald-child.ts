@@ -24,7 +24,8 @@ export class HeraldChild {
   readonly exited: Promise<ChildExit>;
   private readonly child: ChildProcess;
 
-  private constructor(env: Record<string, string>) {
+  /** Spawns the process; `start()` also waits until it listens. */
+  constructor(env: Record<string, string>) {
     this.child = spawn(process.execPath, [MAIN_JS], {
       env: { PATH: process.env.PATH ?? '', HOST: '127.0.0.1', PORT: '0', ADMIN_TOKEN, PUBLISH_TOKEN, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -42,8 +43,11 @@ export class HeraldChild {
   }
 
   /** Starts the process and waits until it listens; a process that dies or hangs first fails the start. */
-  static async start(env: Record<string, string> = {}): Promise<HeraldChild> {
-    const herald = new HeraldChild(env);
+  static async start<T extends HeraldChild>(
+    this: new (env: Record<string, string>) => T,
+    env: Record<string, string> = {},
+  ): Promise<T> {
+    const herald = new this(env);
     try {
       const listening = await eventually(
         () => {
