@@ -9,6 +9,7 @@ const shared = {
     ...Object.fromEntries(BRIDGED.map((name) => [`^${name.replace('/', '\\/')}$`, bridgePath(name)])),
     '^@herald/sse$': '<rootDir>/libs/sse/src/index.ts',
     '^@herald/client$': '<rootDir>/libs/client/src/index.ts',
+    '^@herald/nest-sse$': '<rootDir>/libs/nest-sse/src/index.ts',
     '^(\\.{1,2}/.*)\\.js$': '$1',
   },
   transform: {
