@@ -1,23 +1,17 @@
-import { encodeFrame, payloadText } from '@herald/sse';
+import { EncodedFrame } from '@herald/nest-sse';
+import { payloadText } from '@herald/sse';
 
 export type StreamFormat = 'raw' | 'envelope';
 
-/** Hex length + CRLF framing of one HTTP/1.1 chunk. */
-function chunked(frame: Buffer): Buffer {
-  const head = Buffer.from(`${frame.length.toString(16)}\r\n`, 'latin1');
-  return Buffer.concat([head, frame, Buffer.from('\r\n', 'latin1')]);
-}
-
 /**
- * One published event. Its wire bytes are encoded at most once per format and
- * framing and then shared by every subscriber and every replay: a broadcast to
- * N connections costs N socket writes of the same Buffer and nothing more.
+ * One published event. Its wire bytes are encoded at most once per format
+ * (inside their own HTTP/1.1 chunk) and then shared by every subscriber and
+ * every replay: a broadcast to N connections costs N socket writes of the
+ * same Buffer and nothing more.
  */
 export class HeraldEvent {
-  private rawFrame?: Buffer;
-  private envelopeFrame?: Buffer;
-  private rawChunk?: Buffer;
-  private envelopeChunk?: Buffer;
+  private rawFrame?: EncodedFrame;
+  private envelopeFrame?: EncodedFrame;
 
   constructor(
     readonly id: string,
@@ -29,16 +23,20 @@ export class HeraldEvent {
     readonly ts: number,
   ) {}
 
-  /** The SSE frame (`id:`, `event:`, `data:` lines, blank line). */
-  frame(format: StreamFormat): Buffer {
+  /** The encoded frame (`id:`, `event:`, `data:` lines, blank line), shared by every stream. */
+  encoded(format: StreamFormat): EncodedFrame {
     if (format === 'raw') return (this.rawFrame ??= this.encode(payloadText(this.data)));
     return (this.envelopeFrame ??= this.encode(JSON.stringify(this.envelope())));
   }
 
+  /** The SSE frame's bytes. */
+  frame(format: StreamFormat): Buffer {
+    return this.encoded(format).bytes;
+  }
+
   /** The same frame wrapped as one HTTP/1.1 chunk, for chunked responses. */
   chunk(format: StreamFormat): Buffer {
-    if (format === 'raw') return (this.rawChunk ??= chunked(this.frame('raw')));
-    return (this.envelopeChunk ??= chunked(this.frame('envelope')));
+    return this.encoded(format).chunk;
   }
 
   envelope(): { topic: string; type: string; data: unknown; ts: number } {
@@ -49,7 +47,7 @@ export class HeraldEvent {
     return { id: this.id, topic: this.topic, type: this.type, data: this.data, ts: this.ts };
   }
 
-  private encode(payload: string): Buffer {
-    return Buffer.from(encodeFrame({ id: this.id, event: this.type, data: payload }), 'utf8');
+  private encode(payload: string): EncodedFrame {
+    return EncodedFrame.of({ id: this.id, event: this.type, data: payload });
   }
 }

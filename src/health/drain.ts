@@ -3,13 +3,18 @@ import { HttpAdapterHost } from '@nestjs/core';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { setImmediate as nextTurn } from 'node:timers/promises';
-import { encodeFrame } from '@herald/sse';
+import { EventStreams } from '@herald/nest-sse';
 import { HERALD_CONFIG, type HeraldConfig } from '../config/herald-config.js';
 import { ConnectionRegistry } from '../streams/connection-registry.js';
 import { PollWaiter } from '../streams/poll-waiter.js';
 
+const IN_FLIGHT = Symbol('herald.drain.in-flight');
+const SERVED = Symbol('herald.drain.served');
+/** A connection with its count of responses in flight and of responses it has had. */
+type TrackedSocket = Socket & { [IN_FLIGHT]?: number; [SERVED]?: number };
+
 export interface DrainOutcome {
-  /** Streams open when the drain began; each got `event: close` (draining). */
+  /** Subscriptions open when the drain began; each (and every other stream) got `event: close` (draining). */
   streams: number;
   /** HTTP connections open when the drain began (streams, polls, idle keep-alives). */
   connections: number;
@@ -38,9 +43,13 @@ export function spreadRetry(index: number, count: number, windowMs: number, rand
 @Injectable()
 export class Drain implements OnApplicationBootstrap {
   private readonly logger = new Logger('Drain');
-  /** Open HTTP connections: the responses each has in flight, and how many it has had. */
-  private readonly connections = new Map<Socket, { inFlight: Set<ServerResponse>; served: number }>();
+  /** Open HTTP connections, each marked with the responses it has in flight and how many it has had. */
+  private readonly connections = new Set<TrackedSocket>();
+  // One listener function each for every socket and response: no closure per connection.
+  private readonly onSocketClose: (this: TrackedSocket) => void;
+  private readonly onResponseClose: (this: ServerResponse) => void;
   private outcome: Promise<DrainOutcome> | undefined;
+  private server: Server | undefined;
   private allGone: (() => void) | undefined;
 
   constructor(
@@ -48,7 +57,19 @@ export class Drain implements OnApplicationBootstrap {
     private readonly registry: ConnectionRegistry,
     private readonly polls: PollWaiter,
     private readonly adapterHost: HttpAdapterHost,
-  ) {}
+  ) {
+    const forget = (socket: TrackedSocket): void => this.forget(socket);
+    const draining = (): boolean => this.draining;
+    this.onSocketClose = function (this: TrackedSocket): void {
+      forget(this);
+    };
+    this.onResponseClose = function (this: ServerResponse): void {
+      const socket = this.req.socket as TrackedSocket;
+      socket[IN_FLIGHT] = (socket[IN_FLIGHT] ?? 1) - 1;
+      // A response that was in flight when the drain began is done: end its connection after it.
+      if (draining() && socket[IN_FLIGHT] === 0 && !socket.destroyed) socket.end();
+    };
+  }
 
   get draining(): boolean {
     return this.outcome !== undefined;
@@ -57,9 +78,10 @@ export class Drain implements OnApplicationBootstrap {
   onApplicationBootstrap(): void {
     const server = this.adapterHost.httpAdapter?.getHttpServer() as Server | undefined;
     if (!server) return;
-    server.on('connection', (socket: Socket) => {
-      this.connections.set(socket, { inFlight: new Set(), served: 0 });
-      socket.once('close', () => this.forget(socket));
+    this.server = server;
+    server.on('connection', (socket: TrackedSocket) => {
+      this.connections.add(socket);
+      socket.on('close', this.onSocketClose);
     });
     // First in line, so a response that starts during the drain still gets `Connection: close`.
     server.prependListener('request', (req: IncomingMessage, res: ServerResponse) => this.track(req, res));
@@ -85,18 +107,20 @@ export class Drain implements OnApplicationBootstrap {
     });
     // Events accepted before the signal are queued for this turn's dispatch: let them go out first.
     await nextTurn();
+    // Every open stream of every kind (subscriptions, the dashboard's feed) ends with `event: close`.
+    const open = EventStreams.for(this.server);
     const streams = this.registry.open;
     const windowMs = Math.max(this.config.drainTimeoutMs, this.config.retryMs);
     let index = 0;
-    this.registry.closeAll('draining', () => spreadRetry(index++, streams, windowMs));
+    const count = open.size;
+    open.closeAll('draining', () => spreadRetry(index++, count, windowMs));
     // Waiting long-polls answer now (empty, with their cursor), so they do not hold the drain.
     this.polls.drain();
     await nextTurn();
-    for (const [socket, connection] of this.connections) {
-      for (const res of connection.inFlight) this.endOtherStream(res);
+    for (const socket of this.connections) {
       // Idle keep-alive connections go at once, busy ones when their response is done. A new one
       // whose request is still on its way is left alone: its response will say `Connection: close`.
-      if (connection.inFlight.size === 0 && connection.served > 0) socket.end();
+      if ((socket[IN_FLIGHT] ?? 0) === 0 && (socket[SERVED] ?? 0) > 0) socket.end();
     }
 
     if (this.connections.size > 0) {
@@ -110,44 +134,22 @@ export class Drain implements OnApplicationBootstrap {
     }
     this.allGone = undefined;
     const cut = this.connections.size;
-    for (const socket of [...this.connections.keys()]) socket.destroy();
+    for (const socket of [...this.connections]) socket.destroy();
     const outcome = { streams, connections, cut, durationMs: Date.now() - startedAt };
     this.logger.log({ msg: 'drained', ...outcome });
     return outcome;
   }
 
   private track(req: IncomingMessage, res: ServerResponse): void {
-    const connection = this.connections.get(req.socket);
     if (this.draining && !res.headersSent) res.setHeader('Connection', 'close');
-    if (!connection) return;
-    connection.inFlight.add(res);
-    connection.served++;
-    res.once('close', () => {
-      connection.inFlight.delete(res);
-      // A response that was in flight when the drain began is done: end its connection after it.
-      if (this.draining && connection.inFlight.size === 0 && !req.socket.destroyed) req.socket.end();
-    });
+    const socket = req.socket as TrackedSocket;
+    if (!this.connections.has(socket)) return;
+    socket[IN_FLIGHT] = (socket[IN_FLIGHT] ?? 0) + 1;
+    socket[SERVED] = (socket[SERVED] ?? 0) + 1;
+    res.on('close', this.onResponseClose);
   }
 
-  /**
-   * An event stream that is not one of the registry's (the dashboard's feed)
-   * still ends with the same close frame, or it would hold the drain until the
-   * deadline.
-   */
-  private endOtherStream(res: ServerResponse): void {
-    if (!res.headersSent || res.writableEnded) return;
-    // A started response to a request for an event stream is one (the header may have gone out via writeHead).
-    const eventStream = /text\/event-stream/i;
-    if (
-      !eventStream.test(String(res.getHeader('content-type') ?? '')) &&
-      !eventStream.test(res.req.headers.accept ?? '')
-    ) {
-      return;
-    }
-    res.end(encodeFrame({ event: 'close', data: JSON.stringify({ reason: 'draining' }) }));
-  }
-
-  private forget(socket: Socket): void {
+  private forget(socket: TrackedSocket): void {
     this.connections.delete(socket);
     if (this.connections.size === 0) this.allGone?.();
   }

@@ -1,14 +1,5 @@
-import {
-  Controller,
-  Get,
-  Inject,
-  NotFoundException,
-  OnModuleDestroy,
-  Param,
-  Req,
-  Res,
-  UseGuards,
-} from '@nestjs/common';
+import { Controller, Get, Inject, NotFoundException, Param, Res, UseGuards } from '@nestjs/common';
+import { Sse, SseStream, type EventStream, type MessageEvent } from '@herald/nest-sse';
 import {
   ApiExtraModels,
   ApiOkResponse,
@@ -19,7 +10,8 @@ import {
   type HeaderObject,
   type MediaTypeObject,
 } from '@nestjs/swagger';
-import type { Request, Response } from 'express';
+import type { Response } from 'express';
+import { Observable } from 'rxjs';
 import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
@@ -93,20 +85,14 @@ const PAGE_HEADER_DOCS: Record<string, HeaderObject> = {
 @Controller('dashboard')
 @ApiTags(TAGS.operations)
 @ApiExtraModels(...DASHBOARD_MODELS)
-export class DashboardController implements OnModuleDestroy {
+export class DashboardController {
   private assets: Record<string, Asset> | undefined;
   private readonly cache = new Map<string, Buffer>();
-  private readonly streams = new Set<Response>();
 
   constructor(
     @Inject(HERALD_CONFIG) private readonly config: HeraldConfig,
     private readonly monitoring: MonitoringService,
   ) {}
-
-  onModuleDestroy(): void {
-    for (const res of this.streams) res.end();
-    this.streams.clear();
-  }
 
   @Get()
   @ApiOperation({
@@ -125,7 +111,7 @@ export class DashboardController implements OnModuleDestroy {
     this.send(res, 'index.html');
   }
 
-  @Get('stream')
+  @Sse('stream')
   @UseGuards(AdminGuard)
   @ApiAdminAuth()
   @ApiOperation({
@@ -147,46 +133,31 @@ export class DashboardController implements OnModuleDestroy {
       } as MediaTypeObject,
     },
   })
-  stream(@Req() req: Request, @Res() res: Response): void {
-    res.writeHead(200, {
-      'Content-Type': 'text/event-stream; charset=utf-8',
-      'Cache-Control': 'no-cache, no-transform',
-      Connection: 'keep-alive',
-      'X-Accel-Buffering': 'no',
-    });
-    this.streams.add(res);
-    let lastWrite = Date.now();
-    const write = (text: string): void => {
-      if (res.writableEnded || res.writableLength > MAX_UNSENT_BYTES) return;
-      res.write(text);
-      lastWrite = Date.now();
-    };
-    const frame = (event: string, data: unknown): string => `event: ${event}\ndata: ${JSON.stringify(data)}\n\n`;
-    const snapshot = (): string =>
-      frame('snapshot', {
+  stream(@SseStream() stream: EventStream): Observable<MessageEvent> {
+    stream.retryMs = 2000;
+    stream.heartbeatMs = HEARTBEAT_MS;
+    const snapshot = (): MessageEvent => ({
+      type: 'snapshot',
+      data: {
         status: this.monitoring.status(),
         point: this.monitoring.chartLatest() ?? null,
         recentAlerts: this.monitoring.recentAlerts(RECENT_ALERTS),
-      });
-    write(
-      'retry: 2000\n\n' +
-        frame('history', {
+      },
+    });
+    return new Observable<MessageEvent>((subscriber) => {
+      subscriber.next({
+        type: 'history',
+        data: {
           points: this.monitoring.chartHistory(),
           snapshotIntervalMs: this.config.snapshotIntervalMs,
           maxConnections: this.config.maxConnections,
           capacityThreshold: this.config.capacityThreshold,
-        }) +
-        snapshot(),
-    );
-    const stop = this.monitoring.onSnapshot(() => write(snapshot()));
-    const heartbeat = setInterval(() => {
-      if (Date.now() - lastWrite >= HEARTBEAT_MS) write(': hb\n\n');
-    }, HEARTBEAT_MS);
-    heartbeat.unref();
-    req.on('close', () => {
-      stop();
-      clearInterval(heartbeat);
-      this.streams.delete(res);
+        },
+      });
+      subscriber.next(snapshot());
+      return this.monitoring.onSnapshot(() => {
+        if (stream.unsentBytes <= MAX_UNSENT_BYTES) subscriber.next(snapshot());
+      });
     });
   }
 

@@ -3,8 +3,15 @@ import type { EventCursor } from '@herald/sse';
 import { HERALD_CONFIG, type HeraldConfig } from '../config/herald-config.js';
 import { EVENT_BROKER, type EventBroker, type LiveLoss, type ReplayResult } from '../broker/event-broker.js';
 import { HeraldEvent } from '../broker/herald-event.js';
+import { SlowConsumerPolicy } from './slow-consumer-policy.js';
 import { StreamCounters, type CloseReason, type RefuseReason } from './stream-counters.js';
-import { Subscription, type SubscriptionHost, type SubscriptionInit } from './subscription.js';
+import {
+  Subscription,
+  type FrameSink,
+  type SubscriptionHost,
+  type SubscriptionInit,
+  type SubscriptionStream,
+} from './subscription.js';
 
 /** A slot held from admission until the response closes. */
 export interface Admission {
@@ -27,14 +34,14 @@ export interface ConnectionView {
 }
 
 /**
- * The one place that knows live connections: admission slots (per IP, per
- * tenant, total), the topic index the live feed is dispatched through, and the
- * single timer wheel that sends heartbeats and recycles connections.
+ * The one place that knows live subscriptions: admission slots (per IP, per
+ * tenant, total) and the topic index the live feed is dispatched through.
+ * Heartbeats and deadlines are the stream writer's (one timer wheel).
  */
 @Injectable()
 export class ConnectionRegistry implements SubscriptionHost, OnModuleInit, OnModuleDestroy {
   readonly counters = new StreamCounters();
-  now = Date.now();
+  readonly slowConsumers: SlowConsumerPolicy;
   turn = 0;
   draining = false;
 
@@ -49,21 +56,12 @@ export class ConnectionRegistry implements SubscriptionHost, OnModuleInit, OnMod
   private queue: (HeraldEvent | LiveLoss)[] = [];
   private flushScheduled = false;
   private stopLive: (() => void) | undefined;
-  private ticker: NodeJS.Timeout | undefined;
 
   constructor(
     @Inject(HERALD_CONFIG) private readonly config: HeraldConfig,
     @Inject(EVENT_BROKER) private readonly broker: EventBroker,
-  ) {}
-
-  get retryMs(): number {
-    return this.config.retryMs;
-  }
-  get maxQueueBytes(): number {
-    return this.config.maxQueueBytes;
-  }
-  get heartbeatIntervalMs(): number {
-    return this.config.heartbeatIntervalMs;
+  ) {
+    this.slowConsumers = new SlowConsumerPolicy(config.maxQueueBytes);
   }
 
   /** Admitted connections, including ones still being set up. */
@@ -81,14 +79,10 @@ export class ConnectionRegistry implements SubscriptionHost, OnModuleInit, OnMod
       (events) => this.enqueue(events),
       (loss) => this.enqueue([loss]),
     );
-    const tickMs = Math.max(10, Math.min(250, Math.floor(this.config.heartbeatIntervalMs / 4)));
-    this.ticker = setInterval(() => this.tick(), tickMs);
-    this.ticker.unref();
   }
 
   onModuleDestroy(): void {
     this.stopLive?.();
-    clearInterval(this.ticker);
   }
 
   /**
@@ -125,9 +119,13 @@ export class ConnectionRegistry implements SubscriptionHost, OnModuleInit, OnMod
     return { refused: reason };
   }
 
-  /** Registers a stream in the topic index: from here on it receives live events. */
-  openSubscription(init: Omit<SubscriptionInit, 'id'>): Subscription {
-    const subscription = new Subscription({ ...init, id: `${this.idPrefix}${(++this.nextId).toString(36)}` }, this);
+  /**
+   * A stream whose head is out: registered in the topic index (from here on
+   * it receives live events), then its replay is read.
+   */
+  openSubscription(init: Omit<SubscriptionInit, 'id'>, stream: SubscriptionStream, out: FrameSink): Subscription {
+    const id = `${this.idPrefix}${(++this.nextId).toString(36)}`;
+    const subscription = new Subscription({ ...init, id }, this, stream, out);
     this.subscriptions.set(subscription.id, subscription);
     for (const topic of subscription.topics) {
       let set = this.byTopic.get(topic);
@@ -135,12 +133,8 @@ export class ConnectionRegistry implements SubscriptionHost, OnModuleInit, OnMod
       set.add(subscription);
     }
     this.counters.opened++;
+    subscription.start();
     return subscription;
-  }
-
-  /** Nest's teardown: the client is gone (or Herald already closed the stream). */
-  detach(subscription: Subscription): void {
-    subscription.close('client');
   }
 
   onClosed(subscription: Subscription, reason: CloseReason): void {
@@ -203,11 +197,6 @@ export class ConnectionRegistry implements SubscriptionHost, OnModuleInit, OnMod
     return this.subscriptions.size;
   }
 
-  /** Closes every stream with `reason`; `retryFor` gives each its own `retry:`. */
-  closeAll(reason: CloseReason, retryFor?: () => number): void {
-    for (const subscription of [...this.subscriptions.values()]) subscription.close(reason, retryFor?.());
-  }
-
   private enqueue(events: readonly (HeraldEvent | LiveLoss)[]): void {
     for (const event of events) this.queue.push(event);
     if (!this.flushScheduled) {
@@ -226,7 +215,7 @@ export class ConnectionRegistry implements SubscriptionHost, OnModuleInit, OnMod
     this.turn++;
     const events = this.queue;
     this.queue = [];
-    this.now = Date.now();
+    const now = Date.now();
     const cork = events.length > 1;
     const corked: Subscription[] = [];
     for (const event of events) {
@@ -249,7 +238,7 @@ export class ConnectionRegistry implements SubscriptionHost, OnModuleInit, OnMod
           bytes += written;
         }
       }
-      if (count > 0) this.counters.recordDeliveries(count, bytes, this.now - event.ts);
+      if (count > 0) this.counters.recordDeliveries(count, bytes, now - event.ts);
     }
     for (const subscription of corked) subscription.uncork();
   };
@@ -264,11 +253,6 @@ export class ConnectionRegistry implements SubscriptionHost, OnModuleInit, OnMod
     for (const topic of loss.topics)
       for (const subscription of this.byTopic.get(topic) ?? []) affected.add(subscription);
     for (const subscription of affected) subscription.lose(loss);
-  }
-
-  private tick(): void {
-    this.now = Date.now();
-    for (const subscription of this.subscriptions.values()) subscription.tick(this.now);
   }
 }
 

@@ -1,7 +1,7 @@
-import { Controller, Get, Inject, Req, Res, Sse, UseGuards } from '@nestjs/common';
+import { Controller, Get, Inject, Req, UseGuards } from '@nestjs/common';
+import { Sse, SseStream, type EncodedFrame, type EventStream } from '@herald/nest-sse';
 import { ApiExtraModels, ApiHeader, ApiOkResponse, ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger';
-import type { Request, Response } from 'express';
-import type { OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import type { Request } from 'express';
 import { Observable } from 'rxjs';
 import { HERALD_CONFIG, type HeraldConfig } from '../config/herald-config.js';
 import { ConnectionRegistry } from './connection-registry.js';
@@ -9,7 +9,6 @@ import { AdmissionGuard } from './guards/admission.guard.js';
 import { LongPoll, SubscribeRequestGuard } from './guards/subscribe-request.guard.js';
 import { SubscriberAuthGuard } from './guards/subscriber-auth.guard.js';
 import { PollWaiter, type PollResponse } from './poll-waiter.js';
-import { SseSink } from './sse-sink.js';
 import {
   ApiEventStreamResponse,
   ApiSubscribeParameters,
@@ -21,8 +20,6 @@ import { getSubscribeContext } from './subscribe-request.js';
 import { ApiErrors } from '../openapi/http-error.schema.js';
 import { ApiSubscriberAuth } from '../openapi/security.js';
 import { TAGS } from '../openapi/tags.js';
-
-type NestSseResponse = Response & { raw?: SseSink };
 
 const BAD_SUBSCRIBE_EXAMPLES = {
   noTopic: 'at least one "topic" query parameter is required',
@@ -43,8 +40,9 @@ export class EventsController {
 
   /**
    * The event stream. Guards have validated, authenticated and admitted the
-   * request. Nest owns the response's lifecycle (headers after the handler,
-   * end on completion or disconnect); Herald writes the bytes (SseSink).
+   * request; the writer (`@herald/nest-sse`) sends the head and `retry:`,
+   * then the frames the subscription hands to this Observable: each event's
+   * shared bytes, encoded once for every stream.
    */
   @Sse('events')
   @UseGuards(SubscribeRequestGuard, SubscriberAuthGuard, AdmissionGuard)
@@ -95,30 +93,25 @@ export class EventsController {
       },
     },
   })
-  subscribe(@Req() req: Request, @Res({ passthrough: true }) res: NestSseResponse): Observable<never> {
+  subscribe(@Req() req: Request, @SseStream() stream: EventStream): Observable<EncodedFrame> {
     const { params, ip, tenant, tokenExpiresAt } = getSubscribeContext(req);
+    stream.retryMs = this.config.retryMs;
+    stream.heartbeatMs = this.config.heartbeatIntervalMs;
     const ageMs = this.config.maxConnectionAgeMs;
-    // Nest reads `res.raw` as soon as this handler returns, before it subscribes.
-    let start: ((statusCode: number, headers: OutgoingHttpHeaders) => void) | undefined;
-    res.raw = new SseSink(
-      (statusCode, headers) => start?.(statusCode, headers),
-      () => res.end(),
-    );
-    return new Observable<never>((subscriber) => {
-      const subscription = this.registry.openSubscription({
-        ip,
-        tenant,
-        topics: params.topics,
-        format: params.format,
-        cursor: params.cursor,
-        lastEventId: params.lastEventId,
-        tokenExpiresAt,
-        // ±10 % jitter so recycled clients do not come back in one wave.
-        maxAgeAt: ageMs > 0 ? Date.now() + Math.round(ageMs * (0.9 + Math.random() * 0.2)) : undefined,
-      });
-      start = (statusCode, headers) =>
-        subscription.start(res as ServerResponse, statusCode, headers, () => subscriber.complete());
-      return () => this.registry.detach(subscription);
+    // ±10 % jitter so recycled clients do not come back in one wave.
+    if (ageMs > 0) stream.closeAfter(Date.now() + Math.round(ageMs * (0.9 + Math.random() * 0.2)), 'max-age');
+    if (tokenExpiresAt !== undefined) stream.closeAfter(tokenExpiresAt, 'token-expired');
+    const init = {
+      ip,
+      tenant,
+      topics: params.topics,
+      format: params.format,
+      cursor: params.cursor,
+      lastEventId: params.lastEventId,
+    };
+    return new Observable<EncodedFrame>((subscriber) => {
+      const subscription = this.registry.openSubscription(init, stream, subscriber);
+      return () => subscription.streamEnded(stream.closeReason);
     });
   }
 

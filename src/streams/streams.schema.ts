@@ -375,9 +375,11 @@ export const STREAM_HEADERS: Record<string, HeaderObject> = {
     schema: { type: 'string', enum: ['no'] },
   },
   Connection: {
-    description: 'HTTP/1.1: the connection stays open.',
+    description:
+      'HTTP/1.1: `keep-alive`, the connection stays open after the stream; `close` when the request asked for it ' +
+      '(`Connection: close`) or is HTTP/1.0.',
     required: true,
-    schema: { type: 'string', enum: ['keep-alive'] },
+    schema: { type: 'string', enum: ['keep-alive', 'close'] },
   },
 };
 

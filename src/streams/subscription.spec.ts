@@ -1,86 +1,196 @@
-import { afterEach, describe, expect, it } from '@jest/globals';
-import { createServer, type Server } from 'node:http';
-import { connect, type AddressInfo } from 'node:net';
-import type { ReplayResult } from '../broker/event-broker.js';
+import { describe, expect, it } from '@jest/globals';
+import type { CloseOptions, EncodedFrame } from '@herald/nest-sse';
+import { formatEventId, type EventCursor } from '@herald/sse';
+import type { LiveLoss, ReplayResult } from '../broker/event-broker.js';
+import { HeraldEvent } from '../broker/herald-event.js';
+import { SlowConsumerPolicy } from './slow-consumer-policy.js';
 import type { CloseReason } from './stream-counters.js';
-import { Subscription, type SubscriptionHost } from './subscription.js';
+import { Subscription, type FrameSink, type SubscriptionHost, type SubscriptionStream } from './subscription.js';
 
-/** The registry's side of a subscription, recording what the subscription reports. */
+const EPOCH = 'e1';
+const event = (seq: number, topic = 't'): HeraldEvent =>
+  new HeraldEvent(formatEventId(EPOCH, seq), seq, topic, 'message', { seq }, 0);
+
+/** The registry's side, recording what the subscription reports; the replay is answered by the test. */
 class RecordingHost implements SubscriptionHost {
-  now = Date.now();
   turn = 0;
-  retryMs = 3000;
-  maxQueueBytes = 1 << 20;
-  heartbeatIntervalMs = 60_000;
+  slowConsumers = new SlowConsumerPolicy(1_000);
   closed: CloseReason[] = [];
+  backlogWritten = 0;
+  answer: ((result: ReplayResult) => void) | undefined;
   replay(): Promise<ReplayResult> {
-    return Promise.resolve({ events: [], reset: false, head: 'e-0', headSeq: 0 });
+    return new Promise((resolve) => (this.answer = resolve));
   }
   onClosed(_subscription: Subscription, reason: CloseReason): void {
     this.closed.push(reason);
   }
-  onBacklogWritten(): void {}
+  onBacklogWritten(count: number): void {
+    this.backlogWritten += count;
+  }
 }
 
-const HEADERS = { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-cache' };
-
-describe('Subscription.start on a real HTTP/1.1 connection', () => {
-  let server: Server | undefined;
-  afterEach(() => new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve())));
-
-  /** Streams `/events`; answers anything else with a small JSON body. Returns the raw bytes the client got. */
-  async function exchange(requests: string, host: RecordingHost): Promise<string> {
-    server = createServer((req, res) => {
-      if (req.url !== '/events') {
-        res.writeHead(200, { 'Content-Type': 'application/json', Connection: 'close' }).end('{"next":true}');
-        return;
-      }
-      const subscription = new Subscription(
-        {
-          id: 's1',
-          ip: '127.0.0.1',
-          tenant: undefined,
-          topics: ['t'],
-          format: 'raw',
-          cursor: null,
-          lastEventId: undefined,
-          tokenExpiresAt: undefined,
-          maxAgeAt: undefined,
-        },
-        host,
-      );
-      res.once('close', () => subscription.close('client'));
-      subscription.start(res, 200, HEADERS, () => res.end());
-    });
-    await new Promise<void>((resolve) => server!.listen(0, '127.0.0.1', resolve));
-    const socket = connect((server.address() as AddressInfo).port, '127.0.0.1');
-    let bytes = '';
-    socket.on('data', (chunk: Buffer) => (bytes += chunk.toString('latin1')));
-    socket.write(requests);
-    await new Promise((resolve) => setTimeout(resolve, 300));
-    socket.destroy();
-    return bytes;
+/** The writer and the Observable's subscriber in one: frames as text, a socket queue the test sets. */
+class RecordingStream implements SubscriptionStream, FrameSink {
+  frames: string[] = [];
+  unsentBytes = 0;
+  closes: { reason: string; options?: CloseOptions }[] = [];
+  drained: (() => void) | undefined;
+  next(frame: EncodedFrame): void {
+    this.frames.push(frame.bytes.toString());
   }
+  onceDrained(listener: () => void): () => void {
+    this.drained = listener;
+    return () => (this.drained = undefined);
+  }
+  cork(): boolean {
+    return true;
+  }
+  uncork(): void {}
+  close(reason: string, options?: CloseOptions): void {
+    this.closes.push({ reason, options });
+  }
+  /** The ids of the event frames written, in order. */
+  ids(): string[] {
+    return this.frames.flatMap((frame) => /^id: (\S+)\n(?!event: reset)/.exec(frame)?.[1] ?? []);
+  }
+}
 
-  it('answers HEAD with the stream head only, so a pipelined request that follows gets a clean answer', async () => {
-    const host = new RecordingHost();
-    const bytes = await exchange('HEAD /events HTTP/1.1\r\nHost: x\r\n\r\nGET /next HTTP/1.1\r\nHost: x\r\n\r\n', host);
-    const [first, second] = bytes.split(/(?=HTTP\/1\.1 )/);
-    expect(first).toMatch(/^HTTP\/1\.1 200 OK\r\n/);
-    expect(first).toMatch(/content-type: text\/event-stream/i);
-    // Nothing after the blank line that ends the head: no `retry:`, no chunk.
-    expect(first.endsWith('\r\n\r\n')).toBe(true);
-    expect(second).toMatch(/^HTTP\/1\.1 200 OK\r\n/);
-    expect(second).toContain('{"next":true}');
-    expect(host.closed).toEqual(['client']);
+function open(cursorSeq: number | null): { host: RecordingHost; stream: RecordingStream; sub: Subscription } {
+  const host = new RecordingHost();
+  const stream = new RecordingStream();
+  const cursor: EventCursor | null = cursorSeq === null ? null : { epoch: EPOCH, seq: cursorSeq };
+  const sub = new Subscription(
+    {
+      id: 's1',
+      ip: '127.0.0.1',
+      tenant: undefined,
+      topics: ['t'],
+      format: 'raw',
+      cursor,
+      lastEventId: cursorSeq === null ? undefined : formatEventId(EPOCH, cursorSeq),
+    },
+    host,
+    stream,
+    stream,
+  );
+  sub.start();
+  return { host, stream, sub };
+}
+
+const settle = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+describe('Subscription: the seam between replay and live', () => {
+  it('replays after the cursor, then live, each id exactly once, whatever arrived while it read history', async () => {
+    const { host, stream, sub } = open(2);
+    // Live events arrive before history is read: 4 and 5 are also in the replay, 6 is not.
+    for (const seq of [4, 5, 6]) sub.deliver(event(seq));
+    expect(stream.frames).toEqual([]);
+    host.answer!({ events: [event(3), event(4), event(5)], reset: false, head: formatEventId(EPOCH, 5), headSeq: 5 });
+    await settle();
+    sub.deliver(event(6));
+    sub.deliver(event(7));
+    expect(stream.ids()).toEqual(['e1-3', 'e1-4', 'e1-5', 'e1-6', 'e1-7']);
+    expect(sub.state).toBe('live');
+    expect(host.backlogWritten).toBe(4);
   });
 
-  it('starts a GET stream with `retry:` as the first body bytes and keeps it open', async () => {
-    const host = new RecordingHost();
-    const bytes = await exchange('GET /events HTTP/1.1\r\nHost: x\r\n\r\n', host);
-    const body = bytes.slice(bytes.indexOf('\r\n\r\n') + 4);
-    // One HTTP chunk holding `retry: 3000\n\n`.
-    expect(body).toBe('d\r\nretry: 3000\n\n\r\n');
+  it('an unknown cursor gets one `reset` frame with the head id, then only events after the head', async () => {
+    const { host, stream, sub } = open(99);
+    sub.deliver(event(5));
+    sub.deliver(event(6));
+    host.answer!({ events: [], reset: true, head: formatEventId(EPOCH, 5), headSeq: 5 });
+    await settle();
+    expect(stream.frames[0]).toBe('id: e1-5\nevent: reset\ndata: {"reason":"history-lost","lastEventId":"e1-99"}\n\n');
+    expect(stream.ids()).toEqual(['e1-6']);
+  });
+
+  it('a loss in the live feed becomes a `reset` frame in feed order, and the resume id never moves back', async () => {
+    const { host, stream, sub } = open(null);
+    host.answer!({ events: [], reset: false, head: formatEventId(EPOCH, 1), headSeq: 1 });
+    await settle();
+    sub.deliver(event(2));
+    const loss: LiveLoss = { epoch: EPOCH, seq: 1, topics: ['t'] };
+    sub.lose(loss);
+    sub.deliver(event(3));
+    expect(stream.frames[1]).toMatch(/^id: e1-2\nevent: reset\n/);
+    expect(stream.ids()).toEqual(['e1-2', 'e1-3']);
+  });
+
+  it('replay waits for the socket to drain past the pump high-water mark, then continues where it stopped', async () => {
+    const { host, stream, sub } = open(0);
+    host.answer!({ events: [event(1), event(2), event(3)], reset: false, head: 'e1-3', headSeq: 3 });
+    stream.unsentBytes = host.slowConsumers.pumpHighWater;
+    await settle();
+    expect(stream.ids()).toEqual([]);
+    expect(stream.drained).toBeDefined();
+    stream.unsentBytes = 0;
+    stream.drained!();
+    expect(stream.ids()).toEqual(['e1-1', 'e1-2', 'e1-3']);
+    expect(sub.state).toBe('live');
+  });
+});
+
+describe('Subscription: slow consumers', () => {
+  it('live: cut when bytes are still unsent at the start of a later turn, not for a burst within one turn', async () => {
+    const { host, stream, sub } = open(null);
+    host.answer!({ events: [], reset: false, head: 'e1-0', headSeq: 0 });
+    await settle();
+    host.turn = 1;
+    sub.deliver(event(1));
+    stream.unsentBytes = 5_000; // the burst of this turn
+    sub.deliver(event(2));
     expect(host.closed).toEqual([]);
+    host.turn = 2; // still 5,000 unsent when the next turn starts
+    sub.deliver(event(3));
+    expect(host.closed).toEqual(['slow-consumer']);
+    expect(stream.closes).toEqual([{ reason: 'slow-consumer', options: { retryMs: undefined, cutAfterMs: 2_000 } }]);
+    expect(stream.ids()).toEqual(['e1-1', 'e1-2']);
+  });
+
+  it('catching up: cut when the live events held meanwhile exceed the bound', () => {
+    const { host, sub } = open(0);
+    const big = (seq: number): HeraldEvent => new HeraldEvent(`e1-${seq}`, seq, 't', 'message', 'x'.repeat(400), 0);
+    sub.deliver(big(1));
+    sub.deliver(big(2));
+    expect(host.closed).toEqual([]);
+    sub.deliver(big(3));
+    expect(host.closed).toEqual(['slow-consumer']);
+    expect(sub.deliver(big(4))).toBe(0);
+  });
+
+  it('ends once: a close by the writer afterwards (teardown) is not counted twice; an unknown reason counts as client', () => {
+    const a = open(null);
+    a.sub.close('kicked');
+    a.sub.streamEnded('kicked');
+    expect(a.host.closed).toEqual(['kicked']);
+    const b = open(null);
+    b.sub.streamEnded('complete');
+    expect(b.host.closed).toEqual(['client']);
+    const c = open(null);
+    c.sub.streamEnded('max-age');
+    expect(c.host.closed).toEqual(['max-age']);
+  });
+});
+
+describe('SlowConsumerPolicy', () => {
+  it.each([
+    // maxQueueBytes, unsent at turn start, slow?
+    [1_000, 1_000, false],
+    [1_000, 1_001, true],
+    [0, 1, true],
+  ])('bound %i, %i unsent at the start of a turn → slow: %s', (bound, unsent, slow) => {
+    const policy = new SlowConsumerPolicy(bound);
+    const mark = { turn: -1, unsentAtTurnStart: 0 };
+    expect(policy.behind(mark, 1, unsent)).toBe(slow);
+    // Within the same turn what counts is still the queue at its start.
+    expect(policy.behind(mark, 1, 0)).toBe(slow);
+    expect(policy.behind(mark, 2, 0)).toBe(false);
+  });
+
+  it('bounds the pump to half the queue, at most 256 KiB, and the held backlog to the queue', () => {
+    expect(new SlowConsumerPolicy(1 << 20).pumpHighWater).toBe(256 * 1024);
+    expect(new SlowConsumerPolicy(100_000).pumpHighWater).toBe(50_000);
+    expect(new SlowConsumerPolicy(100).backlogTooLarge(100)).toBe(false);
+    expect(new SlowConsumerPolicy(100).backlogTooLarge(101)).toBe(true);
   });
 });

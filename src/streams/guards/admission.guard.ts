@@ -1,5 +1,6 @@
 import { CanActivate, ExecutionContext, HttpException, HttpStatus, Inject, Injectable } from '@nestjs/common';
 import type { Request, Response } from 'express';
+import type { ServerResponse } from 'node:http';
 import { EVENT_BROKER, type EventBroker } from '../../broker/event-broker.js';
 import { HERALD_CONFIG, type HeraldConfig } from '../../config/herald-config.js';
 import { ConnectionRegistry } from '../connection-registry.js';
@@ -21,11 +22,19 @@ const MESSAGES = {
  */
 @Injectable()
 export class AdmissionGuard implements CanActivate {
+  /** One listener for every response (no closure per stream): the slot goes back when the response closes. */
+  private readonly releaseOnClose: (this: ServerResponse) => void;
+
   constructor(
     @Inject(HERALD_CONFIG) private readonly config: HeraldConfig,
     private readonly registry: ConnectionRegistry,
     @Inject(EVENT_BROKER) private readonly broker: EventBroker,
-  ) {}
+  ) {
+    this.releaseOnClose = function (this: ServerResponse): void {
+      const admission = getSubscribeContext(this.req).admission;
+      if (admission !== undefined) registry.release(admission);
+    };
+  }
 
   canActivate(context: ExecutionContext): boolean {
     const http = context.switchToHttp();
@@ -42,7 +51,7 @@ export class AdmissionGuard implements CanActivate {
       throw new HttpException(message, status);
     }
     subscribe.admission = result.admitted;
-    res.once('close', () => this.registry.release(result.admitted));
+    res.on('close', this.releaseOnClose);
     // The client may have left while the guards ran; then "close" has fired already.
     if (req.socket.destroyed) this.registry.release(result.admitted);
     return true;
