@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Herald beside the alternatives, on one machine, in one run.
 //
-//   npm run bench        quick (< 2 min): 1k idle streams, fan-out to 1,000 subscribers at a few rates
+//   npm run bench        quick (< 3 min): 1k idle streams, fan-out to 1,000 subscribers at a few rates
 //   npm run bench:full   the targets of issue 9 (< 15 min): idle RSS at 10k and at the fd limit,
 //                        highest sustained fan-out at 1,000 and 10,000 subscribers, connection storm,
 //                        churn, monitoring on/off
@@ -36,10 +36,18 @@ const MAX_IDLE_STREAMS = 50_000;
 const PLAN = {
   quick: {
     idleSteps: [1_000],
+    idleCpu: { at: 1_000, windowMs: 3_000 },
     fanout: [{ subscribers: 1_000, rates: [10_000, 25_000, 50_000, 100_000], durationMs: 2_500 }],
+    fixed: [{ subscribers: 1_000, deliveriesPerSecond: 10_000, durationMs: 3_000 }],
   },
   full: {
     idleSteps: [1_000, 10_000, 'max'],
+    idleCpu: { at: 10_000, windowMs: 10_000 },
+    // Fixed rates below saturation, where CPU per delivery and p99 compare like for like.
+    fixed: [
+      { subscribers: 1_000, deliveriesPerSecond: 10_000, durationMs: 6_000 },
+      { subscribers: 10_000, deliveriesPerSecond: 10_000, durationMs: 6_000 },
+    ],
     fanout: [
       { subscribers: 1_000, start: 10_000, factor: 1.5, refine: 1, durationMs: 3_000 },
       { subscribers: 10_000, start: 10_000, factor: 1.5, refine: 1, durationMs: 3_000 },
@@ -85,14 +93,25 @@ async function measureServer(definition, clients) {
   log(`${definition.label}: started (pid ${server.pid}, port ${server.port})`);
   const maxStreams = Math.min(MAX_IDLE_STREAMS, fdLimit(server) - server.openFds() - FD_HEADROOM);
   const steps = PLAN.idleSteps.map((step) => (step === 'max' ? maxStreams : step));
-  result.idle = await idleMemory(server, clients, steps);
+  result.idle = await idleMemory(server, clients, steps, { idleCpu: PLAN.idleCpu });
   result.idle.fdLimitedMax = maxStreams;
   result.idle.fdLimit = fdLimit(server);
   for (const row of result.idle.rows) {
     log(
       `${definition.label}: ${row.streams} idle streams → ${row.rssPerStreamKb.toFixed(1)} KB RSS, ` +
-        `${row.heapPerStreamKb?.toFixed(1)} KB heap per stream (${row.connectsPerSecond} connects/s)`,
+        `${row.heapPerStreamKb?.toFixed(1)} KB heap per stream (${row.connectsPerSecond} connects/s, ` +
+        `${row.cpuUsPerConnect?.toFixed(0)} µs server CPU per connect` +
+        `${row.idleCpuMs === null ? '' : `, ${row.idleCpuMs} ms CPU idle over ${row.idleCpuWindowMs / 1000} s`})`,
     );
+  }
+  result.fixed = [];
+  for (const plan of PLAN.fixed) {
+    await server.stop();
+    server = await startServer(definition);
+    const step = await fanoutStep(server, clients, plan);
+    await clients.closeAll();
+    log(`${definition.label}: fixed ${describeStep(step)}`);
+    result.fixed.push(step);
   }
   for (const plan of PLAN.fanout) {
     // A fresh process per fan-out series: what one series leaves behind never weighs on the next.

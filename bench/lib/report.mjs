@@ -3,7 +3,13 @@
 import { writeFileIn } from './servers.mjs';
 import { svgChart } from './svg-chart.mjs';
 
-const COLORS = { herald: '#d9480f', 'naive-nest': '#868e96', 'better-sse': '#1c7ed6', 'hand-tuned': '#2b8a3e' };
+const COLORS = {
+  herald: '#d9480f',
+  'naive-nest': '#868e96',
+  'better-sse': '#1c7ed6',
+  express: '#ae3ec9',
+  'hand-tuned': '#2b8a3e',
+};
 
 const kb = (value) => (value === null || value === undefined ? '–' : `${value.toFixed(1)} KB`);
 const ms = (value) =>
@@ -90,6 +96,104 @@ function summary(results) {
     return cells;
   });
   return table(header, rows);
+}
+
+function fixedAt(result, subscribers) {
+  return result.fixed?.find((step) => step.subscribers === subscribers) ?? null;
+}
+
+/** The row whose idle CPU was measured (10,000 streams in the full run). */
+function idleCpuRow(result) {
+  return result.idle?.rows.find((row) => row.idleCpuMs !== null && row.idleCpuMs !== undefined) ?? null;
+}
+
+/** What one stream costs: memory held, CPU to open it, CPU while idle, CPU and latency per delivery. */
+function streamCost(results) {
+  const entries = Object.entries(results.servers);
+  const idleCounts = [...new Set(entries.flatMap(([, r]) => r.idle.rows.map((row) => row.target)))].slice(1);
+  const fixedCounts = [...new Set(entries.flatMap(([, r]) => (r.fixed ?? []).map((step) => step.subscribers)))];
+  const header = ['server'];
+  for (const count of idleCounts) header.push(`RSS/idle stream @${count.toLocaleString('en')}`);
+  header.push('server CPU per connect', 'server CPU, idle streams');
+  for (const count of fixedCounts) header.push(`µs CPU/delivery, ${count.toLocaleString('en')} subs`);
+  const last = fixedCounts.at(-1);
+  if (last) header.push(`p99, ${last.toLocaleString('en')} subs`);
+  const rows = entries.map(([, r]) => {
+    const cells = [r.label];
+    for (const count of idleCounts) {
+      const row = idleAt(r, count) ?? (count === idleCounts.at(-1) ? idleMax(r) : null);
+      cells.push(row ? `${kb(row.rssPerStreamKb)} (${row.streams.toLocaleString('en')})` : '–');
+    }
+    const cpuRow = idleCpuRow(r);
+    cells.push(
+      cpuRow?.cpuUsPerConnect ? `${cpuRow.cpuUsPerConnect.toFixed(0)} µs` : '–',
+      cpuRow
+        ? `${(cpuRow.idleCpuMs / 1000).toFixed(2)} s in ${cpuRow.idleCpuWindowMs / 1000} s (${cpuRow.streams.toLocaleString('en')})`
+        : '–',
+    );
+    for (const count of fixedCounts) cells.push(us(fixedAt(r, count)?.cpuUsPerDelivery));
+    if (last) {
+      const step = fixedAt(r, last);
+      cells.push(step ? p99Text(step) : '–');
+    }
+    return cells;
+  });
+  return table(header, rows);
+}
+
+/** Issue 13's targets: Herald against hand-tuned node:http in this run. */
+function transportTargets(results) {
+  const h = results.servers.herald;
+  const ref = results.servers['hand-tuned'];
+  if (!h || !ref) return null;
+  const rows = [];
+  const add = (target, needed, measured, ok) => rows.push([target, needed, measured, ok ? 'met' : '**missed**']);
+  for (const streams of [10_000, 'max']) {
+    const a = streams === 'max' ? idleMax(h) : idleAt(h, streams);
+    const b = streams === 'max' ? idleMax(ref) : idleAt(ref, streams);
+    if (!a || !b) continue;
+    const r = a.rssPerStreamKb / b.rssPerStreamKb;
+    add(
+      `RSS per idle stream @${a.streams.toLocaleString('en')}`,
+      '≤ 1.5× hand-tuned (stretch 1.2×)',
+      `${kb(a.rssPerStreamKb)} vs ${kb(b.rssPerStreamKb)} = ${r.toFixed(2)}×`,
+      r <= 1.5,
+    );
+  }
+  const hc = idleCpuRow(h);
+  const rc = idleCpuRow(ref);
+  if (hc && rc) {
+    const r = hc.cpuUsPerConnect / rc.cpuUsPerConnect;
+    add(
+      'server CPU per connect',
+      '≤ 2× hand-tuned',
+      `${hc.cpuUsPerConnect.toFixed(0)} µs vs ${rc.cpuUsPerConnect.toFixed(0)} µs = ${r.toFixed(2)}×`,
+      r <= 2,
+    );
+    add(
+      `CPU while ${hc.streams.toLocaleString('en')} streams sit idle ${hc.idleCpuWindowMs / 1000} s`,
+      '≤ 0.1 s beyond hand-tuned',
+      `${(hc.idleCpuMs / 1000).toFixed(2)} s vs ${(rc.idleCpuMs / 1000).toFixed(2)} s`,
+      hc.idleCpuMs - rc.idleCpuMs <= 100,
+    );
+  }
+  for (const step of h.fixed ?? []) {
+    const other = fixedAt(ref, step.subscribers);
+    if (!other?.cpuUsPerDelivery || !step.cpuUsPerDelivery) continue;
+    const r = step.cpuUsPerDelivery / other.cpuUsPerDelivery;
+    const label = `${step.subscribers.toLocaleString('en')} subs @${rate(step.deliveriesPerSecond)}`;
+    add(
+      `CPU per delivery, ${label}`,
+      '≤ 1.1× hand-tuned',
+      `${us(step.cpuUsPerDelivery)} vs ${us(other.cpuUsPerDelivery)} = ${r.toFixed(2)}×`,
+      r <= 1.1,
+    );
+    if (step.subscribers >= 10_000 && step.p99Ms && other.p99Ms) {
+      const p = step.p99Ms / other.p99Ms;
+      add(`p99, ${label}`, '≤ 1.1× hand-tuned', `${p99Text(step)} vs ${p99Text(other)} = ${p.toFixed(2)}×`, p <= 1.1);
+    }
+  }
+  return table(['target', 'needed', 'measured', ''], rows);
 }
 
 function ratio(a, b) {
@@ -320,6 +424,18 @@ function markdown(results) {
       '"first broken": the lowest rate that missed (and why). CPU/delivery: server CPU time (/proc utime+stime) over the step divided by deliveries.',
     '',
   ];
+  parts.push(
+    '## Cost per stream',
+    '',
+    streamCost(results),
+    '',
+    "RSS per idle stream: VmRSS over the fresh server's own after a full GC, divided by streams. CPU per connect: the " +
+      "server's CPU while the streams of that step were opened, divided by them. Idle: the server's CPU while those streams " +
+      'sat silent. CPU per delivery and p99: a fixed rate well below saturation, fresh server.',
+    '',
+  );
+  const tt = transportTargets(results);
+  if (tt) parts.push('## Herald against the targets of issue 13', '', tt, '');
   const t = targets(results);
   if (t && results.mode === 'full') parts.push('## Herald against the targets of issue 9', '', t, '');
   parts.push(
@@ -395,7 +511,7 @@ function markdown(results) {
           ]
         : [];
     })(),
-    '- Baselines: `bench/baselines/` — naive NestJS @Sse (one Subject, filter+map per subscriber), better-sse 0.16 on node:http (a Channel per topic), hand-tuned node:http (frame encoded once, `res.write` to each subscriber).',
+    '- Baselines: `bench/baselines/` — naive NestJS @Sse (one Subject, filter+map per subscriber), better-sse 0.16 on node:http (a Channel per topic), bare Express 5 (express routing, `res.write` of a shared frame), hand-tuned node:http (frame encoded once, `res.write` to each subscriber).',
     '',
   );
   return parts.join('\n');
@@ -410,5 +526,6 @@ export function writeReport(results, outDir) {
     writeFileIn(outDir, `${results.mode}-idle-rss.svg`, idleChart(results));
   }
   const t = results.mode === 'full' ? targets(results) : null;
-  return t ? `${summary(results)}\n\n${t}` : summary(results);
+  const tt = transportTargets(results);
+  return [summary(results), streamCost(results), tt, t].filter(Boolean).join('\n\n');
 }

@@ -24,18 +24,31 @@ async function serverMemory(server) {
  * Idle streams: opens streams up to each count in `steps` (cumulatively) and
  * reports RSS and heap per stream over the server's own baseline.
  */
-export async function idleMemory(server, clients, steps, { settleMs = 2_000 } = {}) {
+export async function idleMemory(server, clients, steps, { settleMs = 2_000, idleCpu = null } = {}) {
   const paths = Array.from({ length: 100 }, (_, i) => eventsPath(`bench/idle/${i}`));
   const base = await serverMemory(server);
   const rows = [];
   let opened = 0;
   for (const target of steps) {
+    const cpuBefore = cpuMs(server.pid);
     const result = await clients.open({ host: server.host, port: server.port, paths, count: target - opened });
+    // The server's CPU for accepting, checking and starting each stream (the load client is on the other core).
+    const connectCpuMs = cpuMs(server.pid) - cpuBefore;
     opened += result.established;
     await sleep(settleMs);
+    // Idle streams should cost nothing between their heartbeats: the server's CPU over a quiet window.
+    let idleCpuMs = null;
+    if (idleCpu && target === idleCpu.at) {
+      const idleBefore = cpuMs(server.pid);
+      await sleep(idleCpu.windowMs);
+      idleCpuMs = cpuMs(server.pid) - idleBefore;
+    }
     const now = await serverMemory(server);
     const streams = (await clients.stats()).open;
     rows.push({
+      cpuUsPerConnect: result.established > 0 ? (1000 * connectCpuMs) / result.established : null,
+      idleCpuMs,
+      idleCpuWindowMs: idleCpuMs === null ? null : idleCpu.windowMs,
       target,
       streams,
       failed: result.failed,

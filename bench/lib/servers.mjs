@@ -1,4 +1,4 @@
-// The servers under test: Herald (from its build) and the three baselines, all
+// The servers under test: Herald (from its build) and the four baselines, all
 // speaking GET /v1/events?topic=… and POST /v1/topics/{topic}/events. Each runs
 // in its own process pinned to core 0 (taskset) with the memory probe preloaded.
 import { execFileSync, spawn } from 'node:child_process';
@@ -31,6 +31,7 @@ export const SERVERS = [
   { key: 'herald', label: 'Herald', entry: () => heraldEntry(), env: HERALD_ENV },
   { key: 'naive-nest', label: 'naive NestJS @Sse', entry: () => buildNaiveNest(), env: {} },
   { key: 'better-sse', label: 'better-sse 0.16', entry: () => join(ROOT, 'bench/baselines/better-sse/server.mjs') },
+  { key: 'express', label: 'bare Express 5', entry: () => join(ROOT, 'bench/baselines/express/server.mjs') },
   {
     key: 'hand-tuned',
     label: 'hand-tuned node:http',
