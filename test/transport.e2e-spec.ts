@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { connect, type Socket } from 'node:net';
 import { ConnectionRegistry } from '../src/streams/connection-registry.js';
+import { lastChunkedBody } from './support/chunked.js';
 import {
   ADMIN_TOKEN,
   eventually,
@@ -43,25 +44,6 @@ class RawConnection {
 const stream = (path: string, extra = ''): string =>
   `GET ${path} HTTP/1.1\r\nHost: x\r\nAccept: text/event-stream\r\n${extra}\r\n`;
 
-/** The de-chunked body of the last response in `text` that starts with a status line. */
-function lastBody(text: string): string {
-  const start = text.lastIndexOf('HTTP/1.1 ');
-  let rest = text.slice(text.indexOf('\r\n\r\n', start) + 4);
-  let out = '';
-  for (;;) {
-    const line = rest.indexOf('\r\n');
-    if (line < 0) return out;
-    const size = parseInt(rest.slice(0, line), 16);
-    if (!(size >= 0)) return out;
-    if (size === 0) return `${out}<end>`;
-    const chunk = Buffer.from(rest.slice(line + 2), 'utf8')
-      .subarray(0, size)
-      .toString('utf8');
-    out += chunk;
-    rest = rest.slice(line + 2 + chunk.length + 2);
-  }
-}
-
 describe('Transport: the stream writer at the edges of HTTP/1.1', () => {
   let herald: RunningHerald;
   let registry: ConnectionRegistry;
@@ -80,7 +62,7 @@ describe('Transport: the stream writer at the edges of HTTP/1.1', () => {
     expect(connection.text).toMatch(/"events":\[\]/);
     const id = await publishOk(herald, 'pipe/a', { n: 1 });
     await eventually(
-      () => lastBody(connection.text).includes(`id: ${id}\ndata: {"n":1}\n\n`) || undefined,
+      () => lastChunkedBody(connection.text).includes(`id: ${id}\ndata: {"n":1}\n\n`) || undefined,
       3_000,
       'event',
     );
@@ -103,7 +85,7 @@ describe('Transport: the stream writer at the edges of HTTP/1.1', () => {
     expect(connection.text).toContain('event: close\ndata: {"reason":"kicked"}\n\n');
     const id = await publishOk(herald, 'pipe/second', 'hello');
     await eventually(
-      () => lastBody(connection.text).includes(`id: ${id}\ndata: hello\n\n`) || undefined,
+      () => lastChunkedBody(connection.text).includes(`id: ${id}\ndata: hello\n\n`) || undefined,
       3_000,
       'event',
     );
@@ -143,7 +125,7 @@ describe('Transport: the stream writer at the edges of HTTP/1.1', () => {
     expect(registry.counters.closed['slow-consumer']).toBe(before + 1);
     connection.socket.resume();
     await eventually(() => connection.ended || undefined, 10_000, 'the stream ends');
-    const body = lastBody(connection.text);
+    const body = lastChunkedBody(connection.text);
     expect(body.endsWith('event: close\ndata: {"reason":"slow-consumer"}\n\n<end>')).toBe(true);
   });
 });

@@ -23,6 +23,7 @@ import { connect, type AddressInfo } from 'node:net';
 import { concat, NEVER, Observable, of, Subject } from 'rxjs';
 import { EncodedFrame, type MessageEvent, type StreamItem } from './encoded-frame.js';
 import { EventStream, EventStreams } from './event-stream.js';
+import { lastChunkedBody } from '../../../test/support/chunked.js';
 import { Sse, SseStream } from './sse.decorator.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
@@ -108,24 +109,6 @@ async function exchange(port: number, request: string, ms: number): Promise<stri
 const get = (path: string, extra = ''): string =>
   `GET ${path} HTTP/1.1\r\nHost: x\r\nAccept: text/event-stream\r\n${extra}\r\n`;
 
-/** The body of a chunked response, de-chunked. */
-function body(response: string): string {
-  let rest = response.slice(response.indexOf('\r\n\r\n') + 4);
-  let out = '';
-  for (;;) {
-    const line = rest.indexOf('\r\n');
-    if (line < 0) return out;
-    const size = parseInt(rest.slice(0, line), 16);
-    if (!(size >= 0)) return out;
-    if (size === 0) return `${out}<end>`;
-    const chunk = Buffer.from(rest.slice(line + 2), 'utf8')
-      .subarray(0, size)
-      .toString('utf8');
-    out += chunk;
-    rest = rest.slice(line + 2 + chunk.length + 2);
-  }
-}
-
 describe('@Sse() from @herald/nest-sse on a real Nest app', () => {
   let app: INestApplication;
   let port: number;
@@ -169,7 +152,7 @@ describe('@Sse() from @herald/nest-sse on a real Nest app', () => {
     expect(head).toMatch(/cache-control: no-cache, no-transform/i);
     expect(head).toMatch(/x-accel-buffering: no/i);
     expect(head).toMatch(/connection: keep-alive/i);
-    const text = body(response);
+    const text = lastChunkedBody(response);
     expect(text.startsWith('retry: 1500\n\n')).toBe(true);
     expect(text).toContain(': hb\n\n');
   });
@@ -188,8 +171,8 @@ describe('@Sse() from @herald/nest-sse on a real Nest app', () => {
     sample.feed.next({ data: { y: 2 }, type: 'obj' });
     await sleep(100);
     for (const text of received) {
-      expect(body(text)).toContain('id: 9\nevent: pos\ndata: {"x":1}\n\n');
-      expect(body(text)).toContain('event: obj\ndata: {"y":2}\n\n');
+      expect(lastChunkedBody(text)).toContain('id: 9\nevent: pos\ndata: {"x":1}\n\n');
+      expect(lastChunkedBody(text)).toContain('event: obj\ndata: {"y":2}\n\n');
     }
     const streams = EventStreams.for(app.getHttpServer() as Server);
     expect(streams.size).toBe(2);
@@ -200,9 +183,9 @@ describe('@Sse() from @herald/nest-sse on a real Nest app', () => {
   });
 
   it('ends with `event: close` and the reason at a deadline, and at once when the Observable completes', async () => {
-    const expired = body(await exchange(port, get('/decided'), 600));
+    const expired = lastChunkedBody(await exchange(port, get('/decided'), 600));
     expect(expired).toBe('event: first\ndata: {"ok":true}\n\nevent: close\ndata: {"reason":"expired"}\n\n<end>');
-    expect(body(await exchange(port, get('/finite'), 150))).toBe('data: one\n\nid: 2\ndata: two\n\n<end>');
+    expect(lastChunkedBody(await exchange(port, get('/finite'), 150))).toBe('data: one\n\nid: 2\ndata: two\n\n<end>');
   });
 
   it('answers HEAD with the head only, so a pipelined request after it gets a clean answer', async () => {
@@ -223,7 +206,7 @@ describe('@Sse() from @herald/nest-sse on a real Nest app', () => {
     const [first, second] = response.split(/(?=HTTP\/1\.1 )/);
     expect(first).toContain('{"slow":true}');
     expect(second).toMatch(/^HTTP\/1\.1 200 OK/);
-    expect(body(second).startsWith('retry: 1500\n\n')).toBe(true);
+    expect(lastChunkedBody(second).startsWith('retry: 1500\n\n')).toBe(true);
   });
 
   it('a pipelined stream whose connection closes while it waits is released', async () => {
@@ -244,7 +227,9 @@ describe('@Sse() from @herald/nest-sse on a real Nest app', () => {
     const closed = EventStreams.for(app.getHttpServer() as Server).closeAll('draining', () => 4321);
     await sleep(100);
     expect(closed).toBe(1);
-    expect(body(text).endsWith('event: close\nretry: 4321\ndata: {"reason":"draining"}\n\n<end>')).toBe(true);
+    expect(lastChunkedBody(text).endsWith('event: close\nretry: 4321\ndata: {"reason":"draining"}\n\n<end>')).toBe(
+      true,
+    );
     expect(sample.subscribers).toBe(0);
     socket.destroy();
   });
