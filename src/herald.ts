@@ -1,10 +1,14 @@
 import { ValidationPipe } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
+import { json } from 'express';
 import type { Server } from 'node:http';
 import { AppModule } from './app.module.js';
 import type { HeraldConfig } from './config/herald-config.js';
 import { HttpErrorFilter } from './http/http-error.filter.js';
+import { limitIncompleteRequests } from './http/incomplete-requests.js';
+import { checkJsonDepth } from './http/json-body.js';
+import { requestHygiene } from './http/request-hygiene.js';
 import { JsonLogger } from './logging/json-logger.js';
 import { setupOpenApi } from './openapi/openapi.js';
 
@@ -23,8 +27,7 @@ export async function createHerald(config: HeraldConfig, options: HeraldOptions 
   });
   app.disable('x-powered-by');
   app.set('trust proxy', config.trustProxy);
-  // A batch may carry up to 1,000 events; a single event's size is checked against MAX_EVENT_BYTES.
-  app.useBodyParser('json', { limit: Math.max(8 * 1024 * 1024, 2 * config.maxEventBytes), type: 'application/json' });
+  app.use(requestHygiene);
   app.enableCors({
     origin: config.corsOrigins === '*' ? '*' : config.corsOrigins,
     credentials: config.corsOrigins !== '*',
@@ -32,11 +35,23 @@ export async function createHerald(config: HeraldConfig, options: HeraldOptions 
     exposedHeaders: ['Retry-After'],
     maxAge: 600,
   });
+  // A batch may carry up to 1,000 events; a single event's size is checked against MAX_EVENT_BYTES.
+  // strict: false, so a body that is JSON but not an object is told what shape is expected.
+  // express.json itself: Nest's useBodyParser reserves `verify` for its rawBody option.
+  app.use(
+    json({
+      limit: Math.max(8 * 1024 * 1024, 2 * config.maxEventBytes),
+      type: 'application/json',
+      strict: false,
+      verify: checkJsonDepth(config.maxEventBytes),
+    }),
+  );
   app.useGlobalFilters(new HttpErrorFilter());
   app.useGlobalPipes(new ValidationPipe({ whitelist: true, forbidNonWhitelisted: true }));
   setupOpenApi(app);
   // No enableShutdownHooks(): main.ts drains on SIGTERM/SIGINT first (health/shutdown-signals.ts).
   tuneServer(app.getHttpServer() as Server);
+  limitIncompleteRequests(app.getHttpServer() as Server);
   return app;
 }
 
@@ -47,9 +62,6 @@ export async function createHerald(config: HeraldConfig, options: HeraldOptions 
  */
 function tuneServer(server: Server): void {
   server.keepAliveTimeout = 65_000;
-  server.headersTimeout = 66_000;
-  // requestTimeout bounds receiving the request, not the response; a stream is never cut by it.
-  server.requestTimeout = 120_000;
   server.timeout = 0;
   server.on('connection', (socket) => socket.setNoDelay(true));
 }

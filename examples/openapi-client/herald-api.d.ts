@@ -513,10 +513,10 @@ export interface components {
              */
             error: string;
             /**
-             * @description What was wrong, for a human. A list when a body had several invalid fields.
+             * @description What was wrong, for a human, naming the field; several invalid fields are joined with "; ".
              * @example invalid topic "a b": 1-256 characters from A-Z a-z 0-9 _ - . : / ~ @
              */
-            message: string | string[];
+            message: string;
         };
         /** @description The `data:` of an event frame when the stream was opened with `format=envelope`. */
         StreamEnvelope: {
@@ -688,7 +688,7 @@ export interface components {
              */
             type: string;
             /**
-             * @description The payload: any JSON value. Its encoded size may not exceed MAX_EVENT_BYTES.
+             * @description The payload: any JSON value, `null` included, delivered exactly as sent (the bytes of its JSON text). Its encoded size may not exceed MAX_EVENT_BYTES.
              * @example {
              *       "lat": 52.52,
              *       "lon": 13.405
@@ -711,7 +711,7 @@ export interface components {
              */
             type: string;
             /**
-             * @description The payload: any JSON value. Its encoded size may not exceed MAX_EVENT_BYTES.
+             * @description The payload: any JSON value, `null` included, delivered exactly as sent (the bytes of its JSON text). Its encoded size may not exceed MAX_EVENT_BYTES.
              * @example {
              *       "lat": 52.52,
              *       "lon": 13.405
@@ -1765,7 +1765,7 @@ export interface operations {
                     "application/json": components["schemas"]["BatchAccepted"];
                 };
             };
-            /** @description Invalid JSON, body, topic or type. */
+            /** @description Invalid JSON, body, topic or type, a query with more than 1,000 parameters, or a body nesting more than 64 levels of arrays/objects (the envelope included). */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1792,7 +1792,7 @@ export interface operations {
                     "application/json": components["schemas"]["HttpErrorBody"];
                 };
             };
-            /** @description One event's encoded data exceeds MAX_EVENT_BYTES, or the body is too large. */
+            /** @description One event's encoded data exceeds MAX_EVENT_BYTES, or the body is too large (a body that is both larger than MAX_EVENT_BYTES and too deep is 413 too). */
             413: {
                 headers: {
                     [name: string]: unknown;
@@ -1935,7 +1935,7 @@ export interface operations {
                     "application/json": components["schemas"]["PublishAccepted"];
                 };
             };
-            /** @description Invalid JSON, body, topic or type. */
+            /** @description Invalid JSON, body, topic or type, a query with more than 1,000 parameters, or a body nesting more than 64 levels of arrays/objects (the envelope included). */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1962,7 +1962,7 @@ export interface operations {
                     "application/json": components["schemas"]["HttpErrorBody"];
                 };
             };
-            /** @description One event's encoded data exceeds MAX_EVENT_BYTES, or the body is too large. */
+            /** @description One event's encoded data exceeds MAX_EVENT_BYTES, or the body is too large (a body that is both larger than MAX_EVENT_BYTES and too deep is 413 too). */
             413: {
                 headers: {
                     [name: string]: unknown;

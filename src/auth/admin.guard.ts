@@ -2,7 +2,7 @@ import { CanActivate, ExecutionContext, Inject, Injectable, UnauthorizedExceptio
 import type { IncomingMessage } from 'node:http';
 import { HERALD_CONFIG, type HeraldConfig } from '../config/herald-config.js';
 import { sameSecret } from './jwt.js';
-import { bearerToken } from './request-credentials.js';
+import { bearerToken, missingTokenReason } from './request-credentials.js';
 
 /** `Authorization: Bearer <ADMIN_TOKEN>`, or 401. */
 @Injectable()
@@ -10,10 +10,11 @@ export class AdminGuard implements CanActivate {
   constructor(@Inject(HERALD_CONFIG) private readonly config: HeraldConfig) {}
 
   canActivate(context: ExecutionContext): boolean {
-    const token = bearerToken(context.switchToHttp().getRequest<IncomingMessage>());
-    if (token === undefined || !sameSecret(token, this.config.adminToken)) {
-      throw new UnauthorizedException('a valid admin token is required (Authorization: Bearer <ADMIN_TOKEN>)');
-    }
+    const req = context.switchToHttp().getRequest<IncomingMessage>();
+    const token = bearerToken(req);
+    const required = 'a valid admin token is required (Authorization: Bearer <ADMIN_TOKEN>)';
+    if (token === undefined) throw new UnauthorizedException(missingTokenReason(req, required));
+    if (!sameSecret(token, this.config.adminToken)) throw new UnauthorizedException(required);
     return true;
   }
 }

@@ -8,6 +8,15 @@ export function bearerToken(req: IncomingMessage): string | undefined {
   return match ? match[1] : undefined;
 }
 
+/** Why a request carries no bearer token, for the 401 (a token sent without its scheme is a common slip). */
+export function missingTokenReason(req: IncomingMessage, required: string): string {
+  const header = req.headers.authorization;
+  if (typeof header === 'string' && header.trim() !== '' && !/^Bearer\s/i.test(header)) {
+    return `the Authorization header lacks the "Bearer " scheme: send Authorization: Bearer <token>`;
+  }
+  return required;
+}
+
 /** One cookie's value from the `Cookie` header. */
 export function cookieValue(req: IncomingMessage, name: string): string | undefined {
   const header = req.headers.cookie;

@@ -12,6 +12,8 @@ describe('loadConfig', () => {
       retryAfterSeconds: 30,
       maxConnectionsPerIp: 100,
       maxConnectionsPerTenant: 0,
+      maxPollsPerIp: 100,
+      maxPolls: 10_000,
       trustProxy: false,
       heartbeatIntervalMs: 15_000,
       retryMs: 3_000,
@@ -30,6 +32,15 @@ describe('loadConfig', () => {
       adminTokenGenerated: true,
     });
     expect(config.adminToken.length).toBeGreaterThanOrEqual(24);
+  });
+
+  it('poll limits default to the stream limits and can be set apart', () => {
+    expect(loadConfig({ MAX_CONNECTIONS: '50', MAX_CONNECTIONS_PER_IP: '5' })).toMatchObject({
+      maxPolls: 50,
+      maxPollsPerIp: 5,
+    });
+    expect(loadConfig({ MAX_POLLS: '7', MAX_POLLS_PER_IP: '2' })).toMatchObject({ maxPolls: 7, maxPollsPerIp: 2 });
+    expect(() => loadConfig({ MAX_POLLS_PER_IP: '0' })).toThrow(/MAX_POLLS_PER_IP="0": must be an integer from 1/);
   });
 
   it.each([

@@ -13,6 +13,9 @@ export interface HeraldConfig {
   retryAfterSeconds: number;
   maxConnectionsPerIp: number;
   maxConnectionsPerTenant: number;
+  /** Waiting long-polls per client IP and in total (they are not streams and never count as one). */
+  maxPollsPerIp: number;
+  maxPolls: number;
   trustProxy: boolean;
   heartbeatIntervalMs: number;
   retryMs: number;
@@ -166,14 +169,18 @@ export function loadConfig(env: Env): HeraldConfig {
   const generated = read(env, 'ADMIN_TOKEN') === undefined;
   const host = read(env, 'HOST') ?? '0.0.0.0';
   const snapshotIntervalMs = int(env, 'SNAPSHOT_INTERVAL_MS', 5_000, 100, 3_600_000);
+  const maxConnections = int(env, 'MAX_CONNECTIONS', 10_000, 1, 10_000_000);
+  const maxConnectionsPerIp = int(env, 'MAX_CONNECTIONS_PER_IP', 100, 1, 10_000_000);
   return {
     port: int(env, 'PORT', 3000, 0, 65535),
     host,
-    maxConnections: int(env, 'MAX_CONNECTIONS', 10_000, 1, 10_000_000),
+    maxConnections,
     capacityThreshold: fraction(env, 'CAPACITY_THRESHOLD', 0.9),
     retryAfterSeconds: int(env, 'RETRY_AFTER_SECONDS', 30, 1, 86_400),
-    maxConnectionsPerIp: int(env, 'MAX_CONNECTIONS_PER_IP', 100, 1, 10_000_000),
+    maxConnectionsPerIp,
     maxConnectionsPerTenant: int(env, 'MAX_CONNECTIONS_PER_TENANT', 0, 0, 10_000_000),
+    maxPollsPerIp: int(env, 'MAX_POLLS_PER_IP', maxConnectionsPerIp, 1, 10_000_000),
+    maxPolls: int(env, 'MAX_POLLS', maxConnections, 1, 10_000_000),
     trustProxy: bool(env, 'TRUST_PROXY', false),
     heartbeatIntervalMs: int(env, 'HEARTBEAT_INTERVAL_MS', 15_000, 50, DAY_MS),
     retryMs: int(env, 'RETRY_MS', 3_000, 0, DAY_MS),

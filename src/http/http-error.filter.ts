@@ -2,12 +2,19 @@ import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@n
 import type { Response } from 'express';
 import { STATUS_CODES } from 'node:http';
 import { BrokerUnavailableError } from '../broker/event-broker.js';
+import { RetryLaterException } from './retry-later.exception.js';
 
 interface StatusError {
   status?: unknown;
   statusCode?: unknown;
   expose?: unknown;
   message?: unknown;
+  type?: unknown;
+}
+
+/** One shape for `message`: validation pipes give a list, the body carries one string naming each field. */
+function oneMessage(message: unknown): string {
+  return Array.isArray(message) ? message.map(String).join('; ') : String(message);
 }
 
 /** An error from the HTTP layer (body-parser, http-errors) that carries its own 4xx status. */
@@ -38,8 +45,13 @@ export class HttpErrorFilter implements ExceptionFilter {
     let message: unknown = 'internal error';
     if (exception instanceof HttpException) {
       status = exception.getStatus();
+      if (exception instanceof RetryLaterException) res.setHeader('Retry-After', String(exception.retryAfterSeconds));
       const body = exception.getResponse();
       message = typeof body === 'string' ? body : ((body as { message?: unknown }).message ?? exception.message);
+      // Nest maps body-parser's SyntaxError to a 400 that keeps it as the cause.
+      if ((exception.cause as StatusError | undefined)?.type === 'entity.parse.failed') {
+        message = `the body is not valid JSON: ${String(message)}`;
+      }
     } else if (exception instanceof BrokerUnavailableError) {
       status = 503;
       message = 'the event broker is unavailable; retry later';
@@ -51,6 +63,8 @@ export class HttpErrorFilter implements ExceptionFilter {
     } else {
       this.logger.error(exception);
     }
-    res.status(status).json({ statusCode: status, error: STATUS_CODES[status] ?? 'Error', message });
+    res
+      .status(status)
+      .json({ statusCode: status, error: STATUS_CODES[status] ?? 'Error', message: oneMessage(message) });
   }
 }

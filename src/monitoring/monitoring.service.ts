@@ -207,7 +207,8 @@ export class MonitoringService implements OnModuleInit, OnModuleDestroy {
         active,
         total: counters.opened,
         perMinute: counters.opened - minuteAgo.opened,
-        perIp: this.derived.perIp,
+        // Read now, like `active`: a snapshot's copy would disagree with it until the next snapshot.
+        perIp: this.registry.topIps(PER_IP_TOP),
         averageDurationMs: closed === 0 ? 0 : Math.round(counters.closedDurationMs / closed),
         durationMs: {
           p50: Math.round(bucketQuantile(0.5, DURATION_BUCKETS_SECONDS, counters.durationBuckets) * 1000),

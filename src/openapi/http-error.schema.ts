@@ -11,11 +11,11 @@ export class HttpErrorBody {
   error!: string;
 
   @ApiProperty({
-    description: 'What was wrong, for a human. A list when a body had several invalid fields.',
-    oneOf: [{ type: 'string' }, { type: 'array', items: { type: 'string' }, minItems: 1 }],
+    description: 'What was wrong, for a human, naming the field; several invalid fields are joined with "; ".',
+    type: 'string',
     example: 'invalid topic "a b": 1-256 characters from A-Z a-z 0-9 _ - . : / ~ @',
   })
-  message!: string | string[];
+  message!: string;
 }
 
 /** `Retry-After` on 429 and 503: whole seconds to wait before trying again. */
@@ -28,7 +28,7 @@ export const RETRY_AFTER_HEADER: HeaderObject = {
 export interface ErrorDoc {
   /** When this status is answered. */
   description: string;
-  /** One `message` per cause, keyed by a short example name. */
+  /** One `message` per cause, keyed by a short example name; a list is several invalid fields, answered joined. */
   examples: Record<string, string | string[]>;
   /** The answer carries `Retry-After` (429, 503). */
   retryAfter?: boolean;
@@ -36,7 +36,8 @@ export interface ErrorDoc {
 
 /** The error body of `status` with a message. */
 export function errorBody(status: number, message: string | string[]): HttpErrorBody {
-  return { statusCode: status, error: STATUS_CODES[status] ?? 'Error', message };
+  const text = Array.isArray(message) ? message.join('; ') : message;
+  return { statusCode: status, error: STATUS_CODES[status] ?? 'Error', message: text };
 }
 
 /**

@@ -1,8 +1,10 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { HttpStatus, Inject, Injectable } from '@nestjs/common';
 import type { IncomingMessage } from 'node:http';
 import { EVENT_BROKER, type EventBroker } from '../broker/event-broker.js';
 import type { HeraldEvent } from '../broker/herald-event.js';
-import type { SubscribeParams } from './subscribe-request.js';
+import { HERALD_CONFIG, type HeraldConfig } from '../config/herald-config.js';
+import { RetryLaterException } from '../http/retry-later.exception.js';
+import { getSubscribeContext, type SubscribeParams } from './subscribe-request.js';
 
 export interface PollResponse {
   events: ReturnType<HeraldEvent['toJSON']>[];
@@ -23,8 +25,14 @@ export class PollWaiter {
   /** Waiting polls, each answered at once (with what it has) when the drain starts. */
   private readonly waiting = new Set<() => void>();
   private draining = false;
+  /** Polls in progress, per client IP and in total: they hold a socket each, like a stream. */
+  private readonly perIp = new Map<string, number>();
+  private total = 0;
 
-  constructor(@Inject(EVENT_BROKER) private readonly broker: EventBroker) {}
+  constructor(
+    @Inject(EVENT_BROKER) private readonly broker: EventBroker,
+    @Inject(HERALD_CONFIG) private readonly config: HeraldConfig,
+  ) {}
 
   /** Shutdown: every waiting poll answers now, and new ones do not wait. */
   drain(): void {
@@ -32,7 +40,41 @@ export class PollWaiter {
     for (const answerNow of [...this.waiting]) answerNow();
   }
 
+  /**
+   * Reserves a poll slot (MAX_POLLS, MAX_POLLS_PER_IP) or refuses with 503/429 + Retry-After;
+   * the returned function gives it back, once.
+   */
+  private take(ip: string): () => void {
+    const retryAfter = this.config.retryAfterSeconds;
+    if (this.total >= this.config.maxPolls) {
+      throw new RetryLaterException(
+        HttpStatus.SERVICE_UNAVAILABLE,
+        'too many long-polls waiting; retry later',
+        retryAfter,
+      );
+    }
+    if ((this.perIp.get(ip) ?? 0) >= this.config.maxPollsPerIp) {
+      throw new RetryLaterException(
+        HttpStatus.TOO_MANY_REQUESTS,
+        'too many long-polls from this IP address',
+        retryAfter,
+      );
+    }
+    this.total++;
+    this.perIp.set(ip, (this.perIp.get(ip) ?? 0) + 1);
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.total--;
+      const left = (this.perIp.get(ip) ?? 1) - 1;
+      if (left > 0) this.perIp.set(ip, left);
+      else this.perIp.delete(ip);
+    };
+  }
+
   wait(params: SubscribeParams, req: IncomingMessage): Promise<PollResponse> {
+    const release = this.take(getSubscribeContext(req).ip);
     const topics = new Set(params.topics);
     const early: HeraldEvent[] = [];
     let deliver: ((events: HeraldEvent[]) => void) | undefined;
@@ -50,6 +92,7 @@ export class PollWaiter {
         if (done) return;
         done = true;
         stopLive();
+        release();
         clearTimeout(timer);
         if (expire) this.waiting.delete(expire);
         req.socket.removeListener('close', abandon);
@@ -59,10 +102,13 @@ export class PollWaiter {
         if (done) return;
         done = true;
         stopLive();
+        release();
         clearTimeout(timer);
         if (expire) this.waiting.delete(expire);
       };
       req.socket.once('close', abandon);
+      // The client may have left while the guards ran; then "close" has fired already.
+      if (req.socket.destroyed) abandon();
       this.broker.replay(params.topics, params.cursor).then(
         (result) => {
           if (done) return;

@@ -4,8 +4,8 @@ import {
   Controller,
   HttpCode,
   Inject,
+  NotFoundException,
   Param,
-  ParseArrayPipe,
   PayloadTooLargeException,
   Post,
   Req,
@@ -14,6 +14,7 @@ import {
 import {
   ApiAcceptedResponse,
   ApiBody,
+  ApiExcludeEndpoint,
   ApiExtraModels,
   ApiOperation,
   ApiParam,
@@ -21,7 +22,7 @@ import {
   getSchemaPath,
 } from '@nestjs/swagger';
 import type { Request } from 'express';
-import { DEFAULT_EVENT_TYPE, isValidTopic } from '@herald/sse';
+import { isValidTopic } from '@herald/sse';
 import { HERALD_CONFIG, type HeraldConfig } from '../config/herald-config.js';
 import { EVENT_BROKER, type EventBroker, type PublishRequest } from '../broker/event-broker.js';
 import { BatchEventDto, PublishEventDto } from './dto/publish-event.dto.js';
@@ -83,7 +84,8 @@ export class PublishController {
   async publishOne(
     @Req() req: Request,
     @Param('topic') topic: string,
-    @Body() body: PublishEventDto,
+    // `unknown`, so the global ValidationPipe leaves the body as parsed (PublishEventDto.read checks it).
+    @Body() body: unknown,
   ): Promise<{ id: string }> {
     if (!isValidTopic(topic)) {
       throw new BadRequestException(
@@ -91,8 +93,19 @@ export class PublishController {
       );
     }
     assertMayPublish(req, [topic]);
-    const [event] = await this.publish([this.toRequest(topic, body, undefined)]);
+    const [event] = await this.publish([this.toRequest(topic, PublishEventDto.read(body), undefined)]);
     return { id: event };
+  }
+
+  /** `/v1/topics/trucks/42/events`: the topic's slash was not encoded; say how to send it. */
+  @Post('topics/*segments/events')
+  @ApiExcludeEndpoint()
+  unencodedTopic(@Param('segments') segments: string[]): never {
+    const topic = segments.join('/');
+    throw new NotFoundException(
+      `no route: the topic is one URL-encoded path segment; to publish to ${JSON.stringify(topic)} ` +
+        `POST /v1/topics/${encodeURIComponent(topic)}/events`,
+    );
   }
 
   @Post('events')
@@ -125,31 +138,25 @@ export class PublishController {
     headers: PUBLISH_RESPONSE_HEADERS,
   })
   @ApiPublishErrors('batch')
-  async publishBatch(
-    @Req() req: Request,
-    @Body(new ParseArrayPipe({ items: BatchEventDto, forbidNonWhitelisted: true, whitelist: true, optional: false }))
-    body: BatchEventDto[],
-  ): Promise<{ ids: string[] }> {
-    if (body.length === 0 || body.length > MAX_BATCH) {
-      throw new BadRequestException(`a batch holds 1 to ${MAX_BATCH} events, got ${body.length}`);
-    }
+  async publishBatch(@Req() req: Request, @Body() body: unknown): Promise<{ ids: string[] }> {
+    const items = BatchEventDto.readBatch(body, MAX_BATCH);
     assertMayPublish(
       req,
-      body.map((item) => item.topic),
+      items.map((item) => item.topic),
     );
-    const requests = body.map((item, index) => this.toRequest(item.topic, item, index));
+    const requests = items.map((item, index) => this.toRequest(item.topic, item, index));
     return { ids: await this.publish(requests) };
   }
 
-  private toRequest(topic: string, body: PublishEventDto, index: number | undefined): PublishRequest {
-    const size = Buffer.byteLength(JSON.stringify(body.data));
+  private toRequest(topic: string, event: { type: string; data: unknown }, index: number | undefined): PublishRequest {
+    const size = Buffer.byteLength(JSON.stringify(event.data));
     if (size > this.config.maxEventBytes) {
       const which = index === undefined ? 'event data' : `data of event ${index}`;
       throw new PayloadTooLargeException(
         `${which} is ${size} bytes, more than MAX_EVENT_BYTES (${this.config.maxEventBytes})`,
       );
     }
-    return { topic, type: body.type ?? DEFAULT_EVENT_TYPE, data: body.data };
+    return { topic, type: event.type, data: event.data };
   }
 
   private async publish(requests: PublishRequest[]): Promise<string[]> {

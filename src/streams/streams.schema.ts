@@ -12,6 +12,7 @@ import {
 } from '@nestjs/swagger';
 import { EVENT_TYPE_PATTERN, MAX_TOPICS_PER_SUBSCRIPTION, TOPIC_PATTERN } from '@herald/sse';
 import { ApiErrors } from '../openapi/http-error.schema.js';
+import { MAX_JSON_DEPTH } from '../http/json-body.js';
 import { jsonText } from '../openapi/json-text.js';
 import type { HeraldEvent } from '../broker/herald-event.js';
 import type { ConnectionView } from './connection-registry.js';
@@ -437,23 +438,34 @@ export const PUBLISH_RESPONSE_HEADERS: Record<string, HeaderObject> = {
 
 /** The refusals of both publish operations (auth is documented with the credential). */
 export function ApiPublishErrors(shape: 'one' | 'batch'): MethodDecorator {
-  const badBody: Record<string, string | string[]> =
+  const tooDeep = `the JSON body nests arrays/objects more than ${MAX_JSON_DEPTH} levels deep (at most ${MAX_JSON_DEPTH})`;
+  const badBody: Record<string, string> =
     shape === 'one'
       ? {
           badTopic: 'invalid topic "a b": 1-256 characters from A-Z a-z 0-9 _ - . : / ~ @',
-          badType: ['type must be 1-64 characters from A-Z a-z 0-9 _ - . :'],
-          noData: ['data is required (any JSON value)'],
-          malformed: 'Unexpected token } in JSON at position 9',
+          badType: 'the body: type must be 1-64 characters from A-Z a-z 0-9 _ - . :',
+          noData: 'the body: data is required (any JSON value, null included)',
+          notAnObject: 'the body must be a JSON object {"type"?, "data"}, got a string',
+          malformed: 'the body is not valid JSON: Unexpected token } in JSON at position 9',
+          tooDeep,
         }
       : {
           empty: 'a batch holds 1 to 1000 events, got 0',
-          badTopic: ['topic must be 1-256 characters from A-Z a-z 0-9 _ - . : / ~ @'],
-          notAList: 'Validation failed (parsable array expected)',
+          badTopic: 'event 0: topic must be 1-256 characters from A-Z a-z 0-9 _ - . : / ~ @',
+          notAList: 'the body must be a JSON array of events [{"topic", "type"?, "data"}, …], got an object',
+          tooDeep,
         };
   return ApiErrors({
-    400: { description: 'Invalid JSON, body, topic or type.', examples: badBody },
+    400: {
+      description:
+        `Invalid JSON, body, topic or type, a query with more than 1,000 parameters, or a body nesting more ` +
+        `than ${MAX_JSON_DEPTH} levels of arrays/objects (the envelope included).`,
+      examples: badBody,
+    },
     413: {
-      description: "One event's encoded data exceeds MAX_EVENT_BYTES, or the body is too large.",
+      description:
+        "One event's encoded data exceeds MAX_EVENT_BYTES, or the body is too large (a body that is both " +
+        'larger than MAX_EVENT_BYTES and too deep is 413 too).',
       examples: {
         tooLarge:
           shape === 'one'

@@ -1,9 +1,47 @@
+import { BadRequestException } from '@nestjs/common';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsDefined, IsOptional, IsString, Matches } from 'class-validator';
-import { EVENT_TYPE_PATTERN, TOPIC_PATTERN } from '@herald/sse';
+import { DEFAULT_EVENT_TYPE, EVENT_TYPE_PATTERN, isValidTopic, TOPIC_PATTERN } from '@herald/sse';
 import { ANY_JSON } from '../streams.schema.js';
 
 const TYPE_RULE = 'type must be 1-64 characters from A-Z a-z 0-9 _ - . :';
+const TOPIC_RULE = 'topic must be 1-256 characters from A-Z a-z 0-9 _ - . : / ~ @';
+
+function kindOf(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  return typeof value === 'object' ? 'an object' : `a ${typeof value}`;
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/**
+ * The envelope fields of one event, checked by hand rather than by the global
+ * ValidationPipe: class-transformer copies the object it validates, dropping
+ * keys such as `constructor` and recursing without bound, and `data` must be
+ * delivered exactly as parsed. Only the top-level keys are read; `data` is never walked or copied.
+ */
+function readEnvelope(
+  body: unknown,
+  fields: readonly string[],
+  where: string,
+  shape: string,
+): { type: string; data: unknown; topic?: unknown } {
+  if (!isRecord(body)) throw new BadRequestException(`${where} must be a JSON object ${shape}, got ${kindOf(body)}`);
+  for (const key of Object.keys(body)) {
+    if (!fields.includes(key)) {
+      throw new BadRequestException(`${where}: unknown field ${JSON.stringify(key)} (allowed: ${fields.join(', ')})`);
+    }
+  }
+  if (!Object.hasOwn(body, 'data'))
+    throw new BadRequestException(`${where}: data is required (any JSON value, null included)`);
+  const type = body.type;
+  if (type !== undefined && (typeof type !== 'string' || !EVENT_TYPE_PATTERN.test(type))) {
+    throw new BadRequestException(`${where}: ${TYPE_RULE}`);
+  }
+  return { type: type ?? DEFAULT_EVENT_TYPE, data: body.data, topic: body.topic };
+}
 
 /** Body of `POST /v1/topics/{topic}/events`. */
 export class PublishEventDto {
@@ -14,18 +52,22 @@ export class PublishEventDto {
     description: 'The event type, the `event:` of the frame: 1–64 characters from `A-Z a-z 0-9 _ - . :`.',
     example: 'position',
   })
-  @IsOptional()
-  @IsString({ message: TYPE_RULE })
-  @Matches(EVENT_TYPE_PATTERN, { message: TYPE_RULE })
   type?: string;
 
   @ApiProperty({
     ...ANY_JSON,
-    description: 'The payload: any JSON value. Its encoded size may not exceed MAX_EVENT_BYTES.',
+    description:
+      'The payload: any JSON value, `null` included, delivered exactly as sent (the bytes of its JSON text). ' +
+      'Its encoded size may not exceed MAX_EVENT_BYTES.',
     example: { lat: 52.52, lon: 13.405 },
   })
-  @IsDefined({ message: 'data is required (any JSON value)' })
   data!: unknown;
+
+  /** The body's `type` (defaulted) and `data` (as parsed), or a 400 naming the field. */
+  static read(body: unknown): { type: string; data: unknown } {
+    const { type, data } = readEnvelope(body, ['type', 'data'], 'the body', '{"type"?, "data"}');
+    return { type, data };
+  }
 }
 
 /** One item of `POST /v1/events`. */
@@ -36,7 +78,23 @@ export class BatchEventDto extends PublishEventDto {
     description: '1–256 characters from `A-Z a-z 0-9 _ - . : / ~ @`.',
     example: 'trucks/42',
   })
-  @IsString({ message: 'topic must be a string' })
-  @Matches(TOPIC_PATTERN, { message: 'topic must be 1-256 characters from A-Z a-z 0-9 _ - . : / ~ @' })
   topic!: string;
+
+  /** The items of a batch body, each checked like a single event plus its `topic`. */
+  static readBatch(body: unknown, maxItems: number): { topic: string; type: string; data: unknown }[] {
+    if (!Array.isArray(body)) {
+      throw new BadRequestException(
+        `the body must be a JSON array of events [{"topic", "type"?, "data"}, …], got ${kindOf(body)}`,
+      );
+    }
+    if (body.length === 0 || body.length > maxItems) {
+      throw new BadRequestException(`a batch holds 1 to ${maxItems} events, got ${body.length}`);
+    }
+    return body.map((item, index) => {
+      const where = `event ${index}`;
+      const { type, data, topic } = readEnvelope(item, ['topic', 'type', 'data'], where, '{"topic", "type"?, "data"}');
+      if (typeof topic !== 'string' || !isValidTopic(topic)) throw new BadRequestException(`${where}: ${TOPIC_RULE}`);
+      return { topic, type, data };
+    });
+  }
 }

@@ -9,7 +9,7 @@ import {
 import type { Request } from 'express';
 import { topicAllowed } from '@herald/sse';
 import { sameSecret, verifyJwt } from '../../auth/jwt.js';
-import { bearerToken } from '../../auth/request-credentials.js';
+import { bearerToken, missingTokenReason } from '../../auth/request-credentials.js';
 import { HERALD_CONFIG, type HeraldConfig } from '../../config/herald-config.js';
 
 const PUBLISH_SCOPE = Symbol('herald.publish-scope');
@@ -35,7 +35,9 @@ export class PublisherGuard implements CanActivate {
     const req = context.switchToHttp().getRequest<Scoped>();
     const token = bearerToken(req);
     if (token === undefined) {
-      throw new UnauthorizedException('a publisher token is required (Authorization: Bearer <token>)');
+      throw new UnauthorizedException(
+        missingTokenReason(req, 'a publisher token is required (Authorization: Bearer <token>)'),
+      );
     }
     const { publishToken, adminToken, jwtSecret } = this.config;
     if ((publishToken !== undefined && sameSecret(token, publishToken)) || sameSecret(token, adminToken)) {

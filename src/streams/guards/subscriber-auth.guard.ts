@@ -9,7 +9,7 @@ import {
 import type { Request } from 'express';
 import { topicAllowed } from '@herald/sse';
 import { verifyJwt } from '../../auth/jwt.js';
-import { bearerToken, cookieValue } from '../../auth/request-credentials.js';
+import { bearerToken, cookieValue, missingTokenReason } from '../../auth/request-credentials.js';
 import { HERALD_CONFIG, type HeraldConfig } from '../../config/herald-config.js';
 import { ConnectionRegistry } from '../connection-registry.js';
 import { getSubscribeContext } from '../subscribe-request.js';
@@ -37,7 +37,9 @@ export class SubscriberAuthGuard implements CanActivate {
       cookieValue(req, 'herald_token');
     if (token === undefined) {
       this.registry.refuse('auth');
-      throw new UnauthorizedException('a subscriber token is required (Bearer, access_token or herald_token cookie)');
+      throw new UnauthorizedException(
+        missingTokenReason(req, 'a subscriber token is required (Bearer, access_token or herald_token cookie)'),
+      );
     }
     const result = verifyJwt(token, secret);
     if ('error' in result) {
