@@ -1669,8 +1669,8 @@ export interface operations {
                     "Cache-Control": string;
                     /** @description Tells nginx not to buffer the stream. */
                     "X-Accel-Buffering": "no";
-                    /** @description HTTP/1.1: the connection stays open. */
-                    Connection: "keep-alive";
+                    /** @description HTTP/1.1: `keep-alive`, the connection stays open after the stream; `close` when the request asked for it (`Connection: close`) or is HTTP/1.0. */
+                    Connection: "keep-alive" | "close";
                     [name: string]: unknown;
                 };
                 content: {
