@@ -1,7 +1,7 @@
 # syntax=docker/dockerfile:1
 # Herald: docker build -t herald . && docker run -p 3000:3000 herald
-# Node's current LTS line (the code runs on Node >= 20.19; CI tests it on 20).
-ARG NODE_IMAGE=node:22-bookworm-slim
+# Node 24, the current LTS line: .ci/run runs the whole suite on this same major (package.json engines).
+ARG NODE_IMAGE=node:24-bookworm-slim
 
 # Build stage: every dependency, compile TypeScript (dist/) and bundle the browser client (public/client/).
 FROM ${NODE_IMAGE} AS build

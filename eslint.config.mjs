@@ -4,7 +4,7 @@ import globals from 'globals';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'coverage/**', 'bench/results/**', 'public/vendor/**', '**/*.min.js'] },
+  { ignores: ['dist/**', 'libs/*/dist/**', 'node_modules/**', 'coverage/**', 'bench/results/**', 'public/vendor/**', '**/*.min.js'] },
   eslint.configs.recommended,
   ...tseslint.configs.recommended,
   prettierRecommended,

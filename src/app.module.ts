@@ -6,6 +6,7 @@ import { ClientAssetsModule } from './client-assets/client-assets.module.js';
 import { ConfigModule } from './config/config.module.js';
 import type { HeraldConfig } from './config/herald-config.js';
 import { HealthModule } from './health/health.module.js';
+import { IndexController } from './http/index.controller.js';
 import { MonitoringModule } from './monitoring/monitoring.module.js';
 import { StreamsModule } from './streams/streams.module.js';
 
@@ -14,6 +15,7 @@ export class AppModule {
   static forRoot(config: HeraldConfig): DynamicModule {
     return {
       module: AppModule,
+      controllers: [IndexController],
       imports: [
         ConfigModule.forRoot(config),
         AuthModule,

@@ -16,6 +16,7 @@ describe('Client assets: /client/herald.js, /client/herald-worker.js, /examples/
 
   it.each([
     ['/client/herald.js', /export\s*\{[^}]*HeraldClient/],
+    ['/client/herald.mjs', /export\s*\{[^}]*HeraldClient/],
     ['/client/herald-worker.js', /onconnect/],
   ])('serves %s as JavaScript with caching and an ETag', async (path, content) => {
     const answer = await request<string>(`${herald.url}${path}`);

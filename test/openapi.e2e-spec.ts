@@ -56,6 +56,7 @@ const UNDOCUMENTED_ROUTES = [
  * examples (later calls rely on what earlier ones created).
  */
 const CONTRACT_ORDER = [
+  'getIndex',
   'getOpenApiDocument',
   'getApiDocsPage',
   'subscribe',

@@ -14,7 +14,14 @@ const BUNDLE_CACHE = 'public, max-age=300';
 /** The page always revalidates, so a new release is picked up at the next load. */
 const PAGE_CACHE = 'no-cache';
 
-const CLIENT_FILES = ['herald.js', 'herald-worker.js', 'herald.js.map', 'herald-worker.js.map'];
+const CLIENT_FILES = [
+  'herald.js',
+  'herald.mjs',
+  'herald-worker.js',
+  'herald.js.map',
+  'herald.mjs.map',
+  'herald-worker.js.map',
+];
 
 /** Validators sent with every asset, for conditional requests. */
 const ASSET_HEADERS: Record<string, HeaderObject> = {
@@ -48,7 +55,8 @@ function packageRoot(): string {
 }
 
 /**
- * The browser client (`/client/herald.js`, its SharedWorker
+ * The browser client (`/client/herald.js`, the same module as
+ * `/client/herald.mjs` for saving into a project, its SharedWorker
  * `/client/herald-worker.js`, their source maps), built by
  * scripts/build-client.mjs into public/client/, and the example page
  * `/examples/fleet`.
@@ -66,12 +74,9 @@ export class ClientAssetsController {
       file,
       new StaticAsset(join(root, 'public', 'client', file), type, BUNDLE_CACHE),
     ];
-    this.client = new Map([
-      bundle('herald.js', JAVASCRIPT),
-      bundle('herald-worker.js', JAVASCRIPT),
-      bundle('herald.js.map', 'application/json; charset=utf-8'),
-      bundle('herald-worker.js.map', 'application/json; charset=utf-8'),
-    ]);
+    this.client = new Map(
+      CLIENT_FILES.map((file) => bundle(file, file.endsWith('.map') ? 'application/json; charset=utf-8' : JAVASCRIPT)),
+    );
     this.fleet = new StaticAsset(
       join(root, 'public', 'examples', 'fleet.html'),
       'text/html; charset=utf-8',
@@ -88,7 +93,9 @@ export class ClientAssetsController {
     summary: 'The browser client (ES module), its SharedWorker, and their source maps',
     description:
       "`import { HeraldClient } from '/client/herald.js'`: reconnects with backoff, resumes with " +
-      '`Last-Event-ID`, and shares one stream between the tabs of an origin (SharedWorker).',
+      '`Last-Event-ID`, and shares one stream between the tabs of an origin (SharedWorker). ' +
+      '`herald.mjs` is the same module under the extension every tool reads as one (Node, bundlers), ' +
+      'to save into a project; the npm package `@herald/client` (libs/client) is the same code with types.',
   })
   @ApiParam({ name: 'file', schema: { type: 'string', enum: CLIENT_FILES, example: 'herald.js' } })
   @ApiHeader(IF_NONE_MATCH)

@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { ConfigError, loadConfig } from './herald-config.js';
+import { ConfigError, loadConfig, misspeltVariables } from './herald-config.js';
 
 describe('loadConfig', () => {
   it('has the documented defaults', () => {
@@ -84,5 +84,41 @@ describe('loadConfig', () => {
     expect(config.corsOrigins).toEqual(['https://a.example', 'http://localhost:8080']);
     expect(config.adminTokenGenerated).toBe(false);
     expect(config.publishToken).toBe('p'.repeat(20));
+  });
+});
+
+describe('misspeltVariables', () => {
+  it('names the closest real variable for a typo, a swap or another case, never a value', () => {
+    expect(
+      misspeltVariables({ MAX_CONECTIONS: '5', HEARTBAET_INTERVAL_MS: '100', log_level: 'debug', PROT: '1' }),
+    ).toEqual([
+      { variable: 'MAX_CONECTIONS', closest: 'MAX_CONNECTIONS' },
+      { variable: 'HEARTBAET_INTERVAL_MS', closest: 'HEARTBEAT_INTERVAL_MS' },
+      { variable: 'log_level', closest: 'LOG_LEVEL' },
+      { variable: 'PROT', closest: 'PORT' },
+    ]);
+  });
+
+  it('is silent for the real variables and for the usual environment of a shell, npm or a container', () => {
+    const env = {
+      MAX_CONNECTIONS: '5',
+      PORT: '1',
+      HOST: '127.0.0.1',
+      HOME: '/root',
+      PATH: '/usr/bin',
+      HOSTNAME: 'pod-1',
+      TERM: 'xterm',
+      USER: 'node',
+      PWD: '/app',
+      NODE_ENV: 'production',
+      NODE_OPTIONS: '--max-old-space-size=512',
+      HTTP_PROXY: 'http://proxy:3128',
+      NO_PROXY: 'localhost',
+      HISTSIZE: '1000',
+      npm_lifecycle_event: 'start',
+      KUBERNETES_SERVICE_PORT: '443',
+      HERALD_SERVICE_PORT: '3000',
+    };
+    expect(misspeltVariables(env)).toEqual([]);
   });
 });

@@ -211,3 +211,58 @@ export function loadConfig(env: Env): HeraldConfig {
 
 /** Injection token for the validated configuration. */
 export const HERALD_CONFIG = Symbol('HERALD_CONFIG');
+
+/** Edits (insert, delete, substitute, swap two neighbours) turning `a` into `b`: optimal string alignment. */
+function editDistance(a: string, b: string): number {
+  const rows = Array.from({ length: a.length + 1 }, (_, i) => [i, ...Array<number>(b.length).fill(0)]);
+  for (let j = 1; j <= b.length; j++) rows[0][j] = j;
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      rows[i][j] = Math.min(rows[i - 1][j] + 1, rows[i][j - 1] + 1, rows[i - 1][j - 1] + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1])
+        rows[i][j] = Math.min(rows[i][j], rows[i - 2][j - 2] + 1);
+    }
+  }
+  return rows[a.length][b.length];
+}
+
+export interface Misspelling {
+  variable: string;
+  closest: string;
+}
+
+/**
+ * Set variables that Herald does not read but that look like one it does
+ * (another case, or one or two edits away; one for short names, so HOME is not
+ * taken for HOST): a typo would otherwise be ignored silently. Names only, never values.
+ */
+export function misspeltVariables(env: Env): Misspelling[] {
+  // The names Herald reads are the ones loadConfig asks for: variables added later are known without a list.
+  const known = new Set<string>();
+  loadConfig(
+    new Proxy(env, {
+      get: (target, name) => {
+        if (typeof name === 'string') known.add(name);
+        return typeof name === 'string' ? target[name] : undefined;
+      },
+    }),
+  );
+  const found: Misspelling[] = [];
+  for (const variable of Object.keys(env)) {
+    if (known.has(variable) || !/^[A-Za-z][A-Za-z0-9_]*$/.test(variable)) continue;
+    const upper = variable.toUpperCase();
+    if (upper !== variable && known.has(upper)) {
+      found.push({ variable, closest: upper });
+      continue;
+    }
+    if (upper !== variable) continue;
+    let best: { name: string; distance: number } | undefined;
+    for (const name of known) {
+      const distance = editDistance(variable, name);
+      if (distance <= (name.length >= 10 ? 2 : 1) && (!best || distance < best.distance)) best = { name, distance };
+    }
+    if (best) found.push({ variable, closest: best.name });
+  }
+  return found;
+}

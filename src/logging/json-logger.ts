@@ -3,6 +3,18 @@ import type { LogLevel } from '../config/herald-config.js';
 
 const RANK: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
 
+/** Nest's own start-up chatter (modules loaded, every route mapped): `debug`, so `info` shows Herald's start line. */
+const FRAMEWORK_CONTEXTS = new Set([
+  'NestFactory',
+  'InstanceLoader',
+  'RoutesResolver',
+  'RouterExplorer',
+  'NestApplication',
+]);
+
+/** Nest logs a failed listen before rejecting; main.ts reports it as one line naming the address. */
+const LISTEN_FAILURE = /^Error: listen E[A-Z]+\b/;
+
 /** Structured JSON lines on stdout: `{level, time, msg, context?, ...fields}`. */
 export class JsonLogger implements LoggerService {
   constructor(
@@ -30,10 +42,14 @@ export class JsonLogger implements LoggerService {
   }
 
   private emit(level: LogLevel, message: unknown, rest: unknown[]): void {
-    if (RANK[level] < RANK[this.level]) return;
-    const entry: Record<string, unknown> = { level, time: new Date().toISOString() };
     // Nest passes the context name last; an Error's stack may come before it.
     const context = typeof rest[rest.length - 1] === 'string' ? (rest.pop() as string) : undefined;
+    if (context !== undefined && FRAMEWORK_CONTEXTS.has(context)) {
+      if (level === 'info' || (level === 'error' && typeof message === 'string' && LISTEN_FAILURE.test(message)))
+        level = 'debug';
+    }
+    if (RANK[level] < RANK[this.level]) return;
+    const entry: Record<string, unknown> = { level, time: new Date().toISOString() };
     if (context) entry.context = context;
     if (message instanceof Error) {
       entry.msg = message.message;

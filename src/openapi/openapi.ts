@@ -28,7 +28,7 @@ has JWT_SECRET, else streams are open to anyone).
 `.trim();
 
 /** package.json's version: `src/` in development, `dist/src/` once built, both under the package root. */
-function packageVersion(): string {
+export function packageVersion(): string {
   let dir = dirname(fileURLToPath(import.meta.url));
   while (!existsSync(join(dir, 'package.json'))) {
     const parent = dirname(dir);
