@@ -102,6 +102,21 @@ describe('Subscription: the seam between replay and live', () => {
     await settle();
     expect(stream.frames[0]).toBe('id: e1-5\nevent: reset\ndata: {"reason":"history-lost","lastEventId":"e1-99"}\n\n');
     expect(stream.ids()).toEqual(['e1-6']);
+    // A loss reported afterwards below what was sent keeps the resume id where the stream is, never the lost one.
+    sub.lose({ epoch: EPOCH, seq: 4, topics: ['t'] });
+    expect(stream.frames.at(-1)).toBe(
+      'id: e1-6\nevent: reset\ndata: {"reason":"history-lost","lastEventId":"e1-6"}\n\n',
+    );
+  });
+
+  it("after a reset, a loss before any live event carries the head id, not the client's lost one", async () => {
+    const { host, stream, sub } = open(99);
+    host.answer!({ events: [], reset: true, head: formatEventId(EPOCH, 5), headSeq: 5 });
+    await settle();
+    sub.lose({ epoch: EPOCH, seq: 3, topics: ['t'] });
+    expect(stream.frames.at(-1)).toBe(
+      'id: e1-5\nevent: reset\ndata: {"reason":"history-lost","lastEventId":"e1-5"}\n\n',
+    );
   });
 
   it('a loss in the live feed becomes a `reset` frame in feed order, and the resume id never moves back', async () => {

@@ -174,6 +174,8 @@ export class Subscription implements TurnMark {
     if (result === null || result.reset) {
       const head = result?.head ?? null;
       this.lastSeq = result?.headSeq ?? this.lastSeq;
+      // A later loss in the live feed must not echo the client's lost id: the resume point is the head now.
+      if (head !== null) this.lastId = head;
       // The reset frame carries the head id, so a reconnect right after it resumes from here.
       this.writeControl(
         EncodedFrame.of({
