@@ -2,7 +2,16 @@ import { afterEach, describe, expect, it, jest } from '@jest/globals';
 import { Redis } from 'ioredis';
 import { describeWith, REDIS_URL, redisAvailable } from '../../test/support/services.js';
 import { TcpProxy } from '../../test/support/tcp-proxy.js';
-import { connectedTo, parseSwitch, SentinelWatch, SWITCH_CHANNEL, type PrimarySwitch } from './redis-sentinel-watch.js';
+import {
+  ABORT_CHANNELS,
+  connectedTo,
+  namesGroup,
+  parseSwitch,
+  PROMOTING_CHANNEL,
+  SentinelWatch,
+  SWITCH_CHANNEL,
+  type PrimarySwitch,
+} from './redis-sentinel-watch.js';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -21,6 +30,16 @@ describe('parseSwitch', () => {
     ['not a port', 'herald 10.0.0.1 6379 10.0.0.2 x'],
   ])('ignores %s', (_, message) => {
     expect(parseSwitch(message, 'herald')).toBeUndefined();
+  });
+});
+
+describe('namesGroup', () => {
+  it('reads the group of a replica event (after @) and of a master event', () => {
+    expect(namesGroup('slave 127.0.0.1:6380 127.0.0.1 6380 @ herald 127.0.0.1 6379', 'herald')).toBe(true);
+    expect(namesGroup('slave 127.0.0.1:6380 127.0.0.1 6380 @ other 127.0.0.1 6379', 'herald')).toBe(false);
+    expect(namesGroup('master herald 127.0.0.1 6379', 'herald')).toBe(true);
+    expect(namesGroup('master other 127.0.0.1 6379', 'herald')).toBe(false);
+    expect(namesGroup('slave herald 127.0.0.1 6379', 'herald')).toBe(false);
   });
 });
 
@@ -53,18 +72,19 @@ describeWith(available, `Redis at ${REDIS_URL}`)('SentinelWatch (real Pub/Sub)',
     jest.restoreAllMocks();
   });
 
-  it('hears each switch of its group once, from any Sentinel, and never prints a down Sentinel’s errors', async () => {
+  it('hears the group’s promotions, aborts and each switch once, from any Sentinel; never prints a down Sentinel’s errors', async () => {
     const consoleError = jest.spyOn(console, 'error');
     const name = `spec-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
     const url = new URL(REDIS_URL);
     const live = { host: url.hostname, port: Number(url.port || 6379) };
     const dead = { host: '127.0.0.1', port: await TcpProxy.closedPort() };
     const heard: PrimarySwitch[] = [];
-    const watch = new SentinelWatch(
-      { name, sentinels: [dead, live, live] },
-      () => 50,
-      (change) => heard.push(change),
-    );
+    const heardAlso: string[] = [];
+    const watch = new SentinelWatch({ name, sentinels: [dead, live, live] }, () => 50, {
+      promoting: () => heardAlso.push('promoting'),
+      aborted: () => heardAlso.push('aborted'),
+      switched: (change) => heard.push(change),
+    });
     watches.push(watch);
     watch.start();
     const publisher = new Redis(REDIS_URL);
@@ -74,6 +94,9 @@ describeWith(available, `Redis at ${REDIS_URL}`)('SentinelWatch (real Pub/Sub)',
       while (Number((await publisher.pubsub('NUMSUB', SWITCH_CHANNEL))[1]) < 2 && Date.now() < deadline) {
         await sleep(20);
       }
+      await publisher.publish(PROMOTING_CHANNEL, `slave 127.0.0.1:2 127.0.0.1 2 @ other 127.0.0.1 1`);
+      await publisher.publish(PROMOTING_CHANNEL, `slave 127.0.0.1:6380 127.0.0.1 6380 @ ${name} 127.0.0.1 6379`);
+      await publisher.publish(ABORT_CHANNELS[1], `master ${name} 127.0.0.1 6379`);
       await publisher.publish(SWITCH_CHANNEL, `other 127.0.0.1 1 127.0.0.1 2`);
       await publisher.publish(SWITCH_CHANNEL, `${name} 127.0.0.1 6379 127.0.0.1 6380`);
       await publisher.publish(SWITCH_CHANNEL, `${name} 127.0.0.1 6379 127.0.0.1 6380`);
@@ -86,6 +109,8 @@ describeWith(available, `Redis at ${REDIS_URL}`)('SentinelWatch (real Pub/Sub)',
       { from: '127.0.0.1:6379', to: { host: '127.0.0.1', port: 6380 } },
       { from: '127.0.0.1:6380', to: { host: '127.0.0.1', port: 6379 } },
     ]);
+    // Two live subscriptions: each promotion and abort is heard from both.
+    expect(heardAlso).toEqual(['promoting', 'promoting', 'aborted', 'aborted']);
     expect(consoleError).not.toHaveBeenCalled();
   });
 });

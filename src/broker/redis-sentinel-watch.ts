@@ -5,6 +5,31 @@ import type { RedisTarget } from './redis-url.js';
 /** The channel Sentinel announces a promotion on: `<name> <old ip> <old port> <new ip> <new port>`. */
 export const SWITCH_CHANNEL = '+switch-master';
 
+/** Sentinel is sending `REPLICAOF NO ONE` to the replica it chose: `<type> <id> <ip> <port> @ <name> <ip> <port>`. */
+export const PROMOTING_CHANNEL = '+failover-state-send-slaveof-noone';
+/** A failover that gave up (`master <name> <ip> <port>`): the primary stays. */
+export const ABORT_CHANNELS = [
+  '-failover-abort-not-elected',
+  '-failover-abort-no-good-slave',
+  '-failover-abort-slave-timeout',
+];
+
+/** What the watch tells the broker, each about the watched master group only. */
+export interface SentinelEvents {
+  /** A replica is being promoted: from now on the old primary's writes may be lost. */
+  promoting(): void;
+  aborted(): void;
+  /** The new primary is announced (once per switch). */
+  switched(change: PrimarySwitch): void;
+}
+
+/** Whether a Sentinel event message is about the master group `name`. */
+export function namesGroup(message: string, name: string): boolean {
+  const parts = message.split(' ');
+  const at = parts.indexOf('@');
+  return at >= 0 ? parts[at + 1] === name : parts[0] === 'master' && parts[1] === name;
+}
+
 export interface PrimarySwitch {
   from: string;
   to: { host: string; port: number };
@@ -33,10 +58,10 @@ export function connectedTo(
 }
 
 /**
- * Subscribes to `+switch-master` on every Sentinel of REDIS_URL, so a promotion
- * is acted on within milliseconds, and hears each switch once (every Sentinel
- * announces it). Its own connections, so a Sentinel that is down never
- * reaches ioredis' unhandled-error output.
+ * Subscribes to the failover events of every Sentinel of REDIS_URL, so a
+ * promotion is acted on within milliseconds, and hears each switch once
+ * (every Sentinel announces it). Its own connections, so a Sentinel that is
+ * down never reaches ioredis' unhandled-error output.
  */
 export class SentinelWatch {
   private readonly clients: Redis[] = [];
@@ -45,7 +70,7 @@ export class SentinelWatch {
   constructor(
     private readonly target: RedisTarget,
     private readonly retryStrategy: (attempt: number) => number,
-    private readonly onSwitch: (change: PrimarySwitch) => void,
+    private readonly events: SentinelEvents,
   ) {}
 
   start(): void {
@@ -64,10 +89,8 @@ export class SentinelWatch {
         retryStrategy: this.retryStrategy,
       });
       client.on('error', () => undefined); // A Sentinel may be down; the others still announce.
-      client.on('message', (channel: string, message: string) => {
-        if (channel === SWITCH_CHANNEL) this.heard(message);
-      });
-      client.subscribe(SWITCH_CHANNEL).catch(() => undefined);
+      client.on('message', (channel: string, message: string) => this.heard(channel, message));
+      client.subscribe(SWITCH_CHANNEL, PROMOTING_CHANNEL, ...ABORT_CHANNELS).catch(() => undefined);
       this.clients.push(client);
     }
   }
@@ -76,12 +99,18 @@ export class SentinelWatch {
     for (const client of this.clients.splice(0)) client.disconnect();
   }
 
-  private heard(message: string): void {
-    const change = this.target.name ? parseSwitch(message, this.target.name) : undefined;
-    if (!change) return;
-    const key = `${change.to.host}:${change.to.port}`;
-    if (key === this.last) return;
-    this.last = key;
-    this.onSwitch(change);
+  private heard(channel: string, message: string): void {
+    const name = this.target.name ?? '';
+    if (channel === PROMOTING_CHANNEL) {
+      if (namesGroup(message, name)) this.events.promoting();
+    } else if (ABORT_CHANNELS.includes(channel)) {
+      if (namesGroup(message, name)) this.events.aborted();
+    } else if (channel === SWITCH_CHANNEL) {
+      const change = parseSwitch(message, name);
+      const key = change && `${change.to.host}:${change.to.port}`;
+      if (!change || key === this.last) return;
+      this.last = key;
+      this.events.switched(change);
+    }
   }
 }

@@ -34,6 +34,8 @@ const CATCH_UP_CHUNK = 1_000;
 /** Live batches held while catching up; past this they are dropped and re-read from history. */
 const PENDING_LIMIT = 10_000;
 
+/** The longest a promotion holds publishes back when its `+switch-master` never comes. */
+const PROMOTION_HOLD_MS = 5_000;
 /** How long after a `+switch-master` a link to any other node than the one announced is dropped again. */
 const SWITCH_TRUST_MS = 10_000;
 
@@ -106,6 +108,8 @@ export class RedisBroker implements EventBroker, OnModuleInit, OnApplicationShut
   private sentinelWatch: SentinelWatch | undefined;
   /** The primary Sentinel last announced, while connections may still reach the demoted one. */
   private switchedTo: { to: PrimarySwitch['to']; until: number } | undefined;
+  /** While a replica is being promoted (until the switch, an abort, or this time), publishes answer 503. */
+  private promotingUntil = 0;
 
   private connected = false;
   private connectedOnce = false;
@@ -152,7 +156,11 @@ export class RedisBroker implements EventBroker, OnModuleInit, OnApplicationShut
     const target = parseRedisUrl(this.config.redisUrl);
     const options = connectionOptions(target);
     if (target.sentinels) {
-      this.sentinelWatch = new SentinelWatch(target, reconnectDelay, (change) => this.primarySwitched(change));
+      this.sentinelWatch = new SentinelWatch(target, reconnectDelay, {
+        promoting: () => this.primaryPromoting(),
+        aborted: () => this.failoverAborted(),
+        switched: (change) => this.primarySwitched(change),
+      });
       this.sentinelWatch.start();
     }
     this.command = new Redis({
@@ -244,6 +252,7 @@ export class RedisBroker implements EventBroker, OnModuleInit, OnApplicationShut
 
   async publish(requests: readonly PublishRequest[]): Promise<HeraldEvent[]> {
     if (requests.length === 0) return [];
+    if (Date.now() < this.promotingUntil) throw new BrokerUnavailableError('redis primary is being replaced');
     const args: string[] = [
       this.config.redisKeyPrefix,
       this.channel,
@@ -333,10 +342,26 @@ export class RedisBroker implements EventBroker, OnModuleInit, OnApplicationShut
   }
 
   /**
+   * Sentinel is promoting a replica: what the old primary takes from now on is
+   * lost once it is demoted, so publishes answer 503 until the switch.
+   */
+  private primaryPromoting(): void {
+    this.promotingUntil = Date.now() + PROMOTION_HOLD_MS;
+    this.logger.warn({ msg: 'redis primary being replaced', effect: 'publishes answer 503 until the switch' });
+  }
+
+  private failoverAborted(): void {
+    if (this.promotingUntil === 0) return;
+    this.promotingUntil = 0;
+    this.logger.warn({ msg: 'redis failover aborted', effect: 'publishing to the same primary again' });
+  }
+
+  /**
    * Sentinel promoted a replica: leave the old primary at once, since it takes
    * writes until Sentinel demotes it seconds later, and they would be lost.
    */
   private primarySwitched(change: PrimarySwitch): void {
+    this.promotingUntil = 0;
     this.logger.warn({
       msg: 'redis primary switched',
       from: change.from,
