@@ -5,7 +5,8 @@ import { createHash } from 'node:crypto';
  * history and the live feed can never disagree, whichever instance calls them.
  *
  * Keys (P = REDIS_KEY_PREFIX, E = epoch):
- *   P head            hash {epoch, seq, ms, cp, minid, held, lost}: the one counter every publish goes through
+ *   P head            hash {epoch, seq, base, ms, cp, minid, held, lost}: the one counter every publish goes
+ *                     through; `base` is the seq the epoch started after
  *   P E:t:<topic>     stream: the topic's history, entry id `<seq>-0`, fields y (type), d (JSON data),
  *                     ts (publish ms, Redis clock), p (seq of the topic's previous event)
  *   P E:log           stream: `<seq>-0` -> t (topic), p (previous logged seq); the live feed fills gaps from it
@@ -48,7 +49,7 @@ local function ensureHead(head, prefix, proposedEpoch, floor)
   if h[1] and tonumber(h[2]) >= tonumber(floor) then return h[1] end
   if h[1] then redis.call('RPUSH', prefix .. 'retired', h[1]) end
   redis.call('DEL', head)
-  redis.call('HSET', head, 'epoch', proposedEpoch, 'seq', floor)
+  redis.call('HSET', head, 'epoch', proposedEpoch, 'seq', floor, 'base', floor)
   return proposedEpoch
 end
 `;
@@ -205,16 +206,19 @@ return out
  * The live feed's catch-up: what was published after `afterSeq`, read from the
  * gap log (up to `count` events), with each touched topic's entries.
  * KEYS[1] head. ARGV: prefix, proposedEpoch, seqFloor, afterSeq ('' = just the head), count, feedEpoch.
- * Returns {epoch, headSeq, logExact (0/1), uptoSeq, topic, entries, topic, entries, ...}; only the
- * head when the epoch is not the feed's.
+ * Returns {epoch, headSeq, logExact (0/1), uptoSeq, topic, entries, topic, entries, ...}; when the
+ * epoch is not the feed's, only {epoch, headSeq, 1, base}: the feed goes on from the epoch's start.
  */
 export const CATCH_UP_SCRIPT = script(
   'catch-up',
   `${PRELUDE}
 local head = KEYS[1]
 local epoch = ensureHead(head, ARGV[1], ARGV[2], ARGV[3])
-local headSeq = tonumber(redis.call('HGET', head, 'seq'))
-if ARGV[4] == '' or ARGV[6] ~= epoch then return {epoch, headSeq, 1, headSeq} end
+local h = redis.call('HMGET', head, 'seq', 'base')
+local headSeq = tonumber(h[1])
+if ARGV[4] == '' then return {epoch, headSeq, 1, headSeq} end
+-- A head written before 'base' existed: its start is unknown, so the feed goes on from the head.
+if ARGV[6] ~= epoch then return {epoch, headSeq, 1, tonumber(h[2] or headSeq)} end
 local after = tonumber(ARGV[4])
 local base = ARGV[1] .. epoch .. ':'
 local log = redis.call('XRANGE', base .. 'log', '(' .. ARGV[4] .. '-0', '+', 'COUNT', ARGV[5])

@@ -1,4 +1,4 @@
-import { afterAll, afterEach, beforeAll, expect, it } from '@jest/globals';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import { Logger } from '@nestjs/common';
 import { Redis } from 'ioredis';
 import { parseEventId } from '@herald/sse';
@@ -7,7 +7,8 @@ import { TcpProxy } from '../../test/support/tcp-proxy.js';
 import { loadConfig } from '../config/herald-config.js';
 import { BrokerUnavailableError, type LiveLoss } from './event-broker.js';
 import type { HeraldEvent } from './herald-event.js';
-import { RedisBroker } from './redis.broker.js';
+import { connectionOptions, RedisBroker } from './redis.broker.js';
+import { parseRedisUrl } from './redis-url.js';
 
 /** This spec's own logical DB for FLUSHDB, so suites sharing the Redis are untouched. */
 const FLUSH_DB = 8;
@@ -32,6 +33,31 @@ async function until(check: () => boolean, what: string, timeoutMs = 8_000): Pro
     await sleep(10);
   }
 }
+
+describe('connectionOptions', () => {
+  it('fails fast while disconnected and never resends a command after a reconnect', () => {
+    expect(connectionOptions(parseRedisUrl('redis://cache:6379'))).toMatchObject({
+      host: 'cache',
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 0,
+      autoResendUnfulfilledCommands: false,
+      autoResubscribe: false,
+    });
+  });
+
+  it('behind Sentinel: bounded Sentinel calls, and a READONLY reply (a demoted primary) asks Sentinel again', () => {
+    const options = connectionOptions(parseRedisUrl('redis+sentinel://s1,s2/herald'));
+    expect(options).toMatchObject({ name: 'herald', sentinelCommandTimeout: expect.any(Number) });
+    const reconnect = options.reconnectOnError as (error: Error) => boolean;
+    expect(reconnect(new Error("READONLY You can't write against a read only replica."))).toBe(true);
+    expect(reconnect(new Error('ERR wrong number of arguments'))).toBe(false);
+    expect(reconnect(new Error('NOSCRIPT No matching script'))).toBe(false);
+  });
+
+  it('without Sentinel, a READONLY reply stays a 503: reconnecting would reach the same node', () => {
+    expect(connectionOptions(parseRedisUrl('redis://cache:6379')).reconnectOnError).toBeUndefined();
+  });
+});
 
 const available = await redisAvailable();
 
@@ -318,6 +344,34 @@ describeWith(available, `Redis at ${REDIS_URL}`)('RedisBroker (real Redis)', () 
     // A resume from the lost history is a reset, on either instance.
     const replayed = await b.replay(['f'], parseEventId(before.id));
     expect(replayed).toMatchObject({ reset: true, head: after.id });
+  });
+
+  it('after an outage spanning a new epoch, the feed delivers that epoch from its start, not from its head', async () => {
+    // A failover that lost writes while this process was cut off: Redis moved on to a new epoch meanwhile.
+    const url = redisUrl({ db: FLUSH_DB });
+    const proxy = new TcpProxy('127.0.0.1', Number(new URL(REDIS_URL).port || 6379));
+    proxies.push(proxy);
+    await proxy.open();
+    const prefix = newPrefix();
+    const a = await broker(prefix, { REDIS_URL: url });
+    const b = await broker(prefix, { REDIS_URL: redisUrl({ db: FLUSH_DB, port: proxy.port }) });
+    const onB = listen(b);
+    const [before] = await a.publish(one('e', 'before'));
+    await until(() => onB.events.length === 1, 'first event on b');
+    await proxy.cut();
+    await until(() => b.state().liveFeed === 'down', 'b to notice the outage');
+    const flusher = new Redis(url);
+    await flusher.flushdb();
+    await flusher.quit();
+    const after = await a.publish([one('e', 1)[0], one('f', 2)[0], one('e', 3)[0]]);
+    const epoch = parseEventId(after[0].id)?.epoch;
+    expect(epoch).not.toBe(parseEventId(before.id)?.epoch);
+    await proxy.open();
+    await until(() => b.state().liveFeed === 'live', 'b live again');
+    await until(() => onB.events.length === 4, 'the new epoch on b');
+    // One reset where the old history ends, then every event the new epoch holds.
+    expect(onB.losses).toEqual([{ epoch, seq: before.seq, topics: null }]);
+    expect(onB.events.map((event) => event.id)).toEqual([before, ...after].map((event) => event.id));
   });
 
   async function snapshot(prefix: string): Promise<Map<string, Buffer>> {

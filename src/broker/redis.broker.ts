@@ -17,7 +17,8 @@ import {
 import { HeraldEvent } from './herald-event.js';
 import { mergeBySeq } from './merge-by-seq.js';
 import { CATCH_UP_SCRIPT, PUBLISH_SCRIPT, REPLAY_SCRIPT, type LuaScript } from './redis-scripts.js';
-import { parseRedisUrl, redactRedisUrl } from './redis-url.js';
+import { connectedTo, SentinelWatch, type PrimarySwitch } from './redis-sentinel-watch.js';
+import { parseRedisUrl, redactRedisUrl, type RedisTarget } from './redis-url.js';
 
 /** A publish or replay that takes longer than this answers 503 rather than hanging the request. */
 const COMMAND_TIMEOUT_MS = 5_000;
@@ -33,10 +34,38 @@ const CATCH_UP_CHUNK = 1_000;
 /** Live batches held while catching up; past this they are dropped and re-read from history. */
 const PENDING_LIMIT = 10_000;
 
+/** The longest a promotion holds publishes back when its `+switch-master` never comes. */
+const PROMOTION_HOLD_MS = 5_000;
+/** How long after a `+switch-master` a link to any other node than the one announced is dropped again. */
+const SWITCH_TRUST_MS = 10_000;
+
 /** Reconnection backoff: 100 ms doubling to 2 s, ±25 % jitter so instances do not reconnect in step. */
 function reconnectDelay(attempt: number): number {
   const base = Math.min(2_000, 50 * 2 ** Math.min(Math.max(attempt, 1), 6));
   return Math.round(base * (0.75 + Math.random() / 2));
+}
+
+/** ioredis options for both connections to the primary (found through Sentinel when the URL names some). */
+export function connectionOptions(target: RedisTarget): RedisOptions {
+  return {
+    ...target,
+    lazyConnect: true,
+    connectTimeout: CONNECT_TIMEOUT_MS,
+    retryStrategy: reconnectDelay,
+    // Fail fast while disconnected (503), and never send a publish twice after a reconnect.
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 0,
+    autoResendUnfulfilledCommands: false,
+    autoResubscribe: false,
+    ...(target.sentinels
+      ? {
+          sentinelCommandTimeout: CONNECT_TIMEOUT_MS,
+          sentinelRetryStrategy: reconnectDelay,
+          // A primary demoted under an open link (a switch this process missed): ask Sentinel again; the write got 503.
+          reconnectOnError: (error: Error) => error.message.startsWith('READONLY'),
+        }
+      : {}),
+  };
 }
 
 type StreamEntry = [id: string, fields: string[]];
@@ -76,6 +105,11 @@ export class RedisBroker implements EventBroker, OnModuleInit, OnApplicationShut
   private command: Redis | undefined;
   private subscriber: Redis | undefined;
   private closing = false;
+  private sentinelWatch: SentinelWatch | undefined;
+  /** The primary Sentinel last announced, while connections may still reach the demoted one. */
+  private switchedTo: { to: PrimarySwitch['to']; until: number } | undefined;
+  /** While a replica is being promoted (until the switch, an abort, or this time), publishes answer 503. */
+  private promotingUntil = 0;
 
   private connected = false;
   private connectedOnce = false;
@@ -93,6 +127,8 @@ export class RedisBroker implements EventBroker, OnModuleInit, OnApplicationShut
   private pastEpochs: string[] = [];
   /** The lowest head handed to a stream before the feed had its own: the feed starts there. */
   private baselineHint: { epoch: string; seq: number } | undefined;
+  /** The highest head a replay has returned, and its epoch: streams may stand there already. */
+  private replayHead = { epoch: '', seq: 0 };
 
   private knownEpoch = '';
   /** Highest seq seen in any epoch: a new epoch starts above it, so open streams keep receiving. */
@@ -117,17 +153,16 @@ export class RedisBroker implements EventBroker, OnModuleInit, OnApplicationShut
   }
 
   async onModuleInit(): Promise<void> {
-    const options: RedisOptions = {
-      ...parseRedisUrl(this.config.redisUrl),
-      lazyConnect: true,
-      connectTimeout: CONNECT_TIMEOUT_MS,
-      retryStrategy: reconnectDelay,
-      // Fail fast while disconnected (503), and never send a publish twice after a reconnect.
-      enableOfflineQueue: false,
-      maxRetriesPerRequest: 0,
-      autoResendUnfulfilledCommands: false,
-      autoResubscribe: false,
-    };
+    const target = parseRedisUrl(this.config.redisUrl);
+    const options = connectionOptions(target);
+    if (target.sentinels) {
+      this.sentinelWatch = new SentinelWatch(target, reconnectDelay, {
+        promoting: () => this.primaryPromoting(),
+        aborted: () => this.failoverAborted(),
+        switched: (change) => this.primarySwitched(change),
+      });
+      this.sentinelWatch.start();
+    }
     this.command = new Redis({
       ...options,
       commandTimeout: COMMAND_TIMEOUT_MS,
@@ -158,6 +193,7 @@ export class RedisBroker implements EventBroker, OnModuleInit, OnApplicationShut
 
   onApplicationShutdown(): void {
     this.closing = true;
+    this.sentinelWatch?.stop();
     this.command?.disconnect();
     this.subscriber?.disconnect();
     this.listeners.clear();
@@ -216,6 +252,7 @@ export class RedisBroker implements EventBroker, OnModuleInit, OnApplicationShut
 
   async publish(requests: readonly PublishRequest[]): Promise<HeraldEvent[]> {
     if (requests.length === 0) return [];
+    if (Date.now() < this.promotingUntil) throw new BrokerUnavailableError('redis primary is being replaced');
     const args: string[] = [
       this.config.redisKeyPrefix,
       this.channel,
@@ -262,6 +299,8 @@ export class RedisBroker implements EventBroker, OnModuleInit, OnApplicationShut
       const hint = this.baselineHint;
       if (!hint || hint.epoch !== epoch || hint.seq > headSeq) this.baselineHint = { epoch, seq: headSeq };
     }
+    if (epoch !== this.replayHead.epoch) this.replayHead = { epoch, seq: headSeq };
+    else if (headSeq > this.replayHead.seq) this.replayHead.seq = headSeq;
     const result: ReplayResult = { events: [], reset, head: formatEventId(epoch, headSeq), headSeq };
     if (reset || cursor === null) return result;
     result.events = mergeBySeq(
@@ -302,6 +341,53 @@ export class RedisBroker implements EventBroker, OnModuleInit, OnApplicationShut
     if (seq > this.highestSeq) this.highestSeq = seq;
   }
 
+  /**
+   * Sentinel is promoting a replica: what the old primary takes from now on is
+   * lost once it is demoted, so publishes answer 503 until the switch.
+   */
+  private primaryPromoting(): void {
+    this.promotingUntil = Date.now() + PROMOTION_HOLD_MS;
+    this.logger.warn({ msg: 'redis primary being replaced', effect: 'publishes answer 503 until the switch' });
+  }
+
+  private failoverAborted(): void {
+    if (this.promotingUntil === 0) return;
+    this.promotingUntil = 0;
+    this.logger.warn({ msg: 'redis failover aborted', effect: 'publishing to the same primary again' });
+  }
+
+  /**
+   * Sentinel promoted a replica: leave the old primary at once, since it takes
+   * writes until Sentinel demotes it seconds later, and they would be lost.
+   */
+  private primarySwitched(change: PrimarySwitch): void {
+    this.promotingUntil = 0;
+    this.logger.warn({
+      msg: 'redis primary switched',
+      from: change.from,
+      to: `${change.to.host}:${change.to.port}`,
+      effect: 'reconnecting to the new primary; publishes answer 503 meanwhile',
+    });
+    this.switchedTo = { to: change.to, until: Date.now() + SWITCH_TRUST_MS };
+    for (const client of [this.command, this.subscriber]) {
+      // A link waiting out its backoff (the old primary died) tries the new one now.
+      if (client?.status === 'reconnecting') client.connect().catch(() => undefined);
+      else if (client && !connectedTo(client.stream, change.to)) client.disconnect(true);
+    }
+  }
+
+  /** False (and a reconnect) when a Sentinel that had not heard of the switch yet sent this link to the old primary. */
+  private onNewPrimary(client: Redis): boolean {
+    const switched = this.switchedTo;
+    if (!switched || connectedTo(client.stream, switched.to)) return true;
+    if (Date.now() > switched.until) {
+      this.switchedTo = undefined;
+      return true;
+    }
+    client.disconnect(true);
+    return false;
+  }
+
   private checkUp(): void {
     if (this.connected && this.feed === 'live') this.whenUp?.();
   }
@@ -313,7 +399,7 @@ export class RedisBroker implements EventBroker, OnModuleInit, OnApplicationShut
   private watchCommand(client: Redis): void {
     client.on('error', (error: Error) => (this.lastError = error.message));
     client.on('ready', () => {
-      if (this.connected) return;
+      if (this.connected || !this.onNewPrimary(client)) return;
       this.connected = true;
       if (this.connectedOnce) {
         this.count('connection-restored');
@@ -337,7 +423,9 @@ export class RedisBroker implements EventBroker, OnModuleInit, OnApplicationShut
     client.on('message', (channel: string, message: string) => {
       if (channel === this.channel) this.onMessage(message);
     });
-    client.on('ready', () => void this.subscribe(client));
+    client.on('ready', () => {
+      if (this.onNewPrimary(client)) void this.subscribe(client);
+    });
     client.on('close', () => {
       this.feedSubscribed = false;
       this.pending.length = 0;
@@ -499,7 +587,10 @@ export class RedisBroker implements EventBroker, OnModuleInit, OnApplicationShut
       return 0;
     }
     if (chunk.epoch !== this.feedEpoch) {
-      this.restartFeed(chunk.epoch, chunk.headSeq);
+      // Go on where the new epoch began (the catch-up then reads it exactly), yet never behind a seq
+      // this process already emitted or handed to a stream as a replay's head.
+      const replayed = this.replayHead.epoch === chunk.epoch ? this.replayHead.seq : 0;
+      this.restartFeed(chunk.epoch, Math.min(chunk.headSeq, Math.max(chunk.upto, this.feedSeq, replayed)));
       return 0;
     }
     if (!chunk.logExact) {
