@@ -46,7 +46,7 @@ export async function createHerald(config: HeraldConfig, options: HeraldOptions 
       verify: checkJsonDepth(config.maxEventBytes),
     }),
   );
-  app.useGlobalFilters(new HttpErrorFilter());
+  app.useGlobalFilters(new HttpErrorFilter(config.retryAfterSeconds));
   app.useGlobalPipes(new ValidationPipe({ whitelist: true, forbidNonWhitelisted: true }));
   setupOpenApi(app);
   // No enableShutdownHooks(): main.ts drains on SIGTERM/SIGINT first (health/shutdown-signals.ts).

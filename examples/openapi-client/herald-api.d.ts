@@ -4,6 +4,23 @@
  */
 
 export interface paths {
+    "/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The server's name and version, with links to the docs, the dashboard and readiness */
+        get: operations["getIndex"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/events": {
         parameters: {
             query?: never;
@@ -385,7 +402,7 @@ export interface paths {
         };
         /**
          * The browser client (ES module), its SharedWorker, and their source maps
-         * @description `import { HeraldClient } from '/client/herald.js'`: reconnects with backoff, resumes with `Last-Event-ID`, and shares one stream between the tabs of an origin (SharedWorker).
+         * @description `import { HeraldClient } from '/client/herald.js'`: reconnects with backoff, resumes with `Last-Event-ID`, and shares one stream between the tabs of an origin (SharedWorker). `herald.mjs` is the same module under the extension every tool reads as one (Node, bundlers), to save into a project; the npm package `@herald/client` (libs/client) is the same code with types.
          */
         get: operations["getClientFile"];
         put?: never;
@@ -501,6 +518,52 @@ export interface webhooks {
 }
 export interface components {
     schemas: {
+        /** @description Where to go next: paths on this server. */
+        IndexLinks: {
+            /**
+             * @description Swagger UI of the API.
+             * @example /docs
+             */
+            docs: string;
+            /**
+             * @description The OpenAPI document.
+             * @example /openapi.json
+             */
+            openapi: string;
+            /**
+             * @description The live dashboard (needs the admin token).
+             * @example /dashboard
+             */
+            dashboard: string;
+            /**
+             * @description Readiness probe.
+             * @example /health/ready
+             */
+            ready: string;
+            /**
+             * @description Subscribe: `GET /v1/events?topic=…`.
+             * @example /v1/events
+             */
+            events: string;
+            /**
+             * @description The browser client (ES module).
+             * @example /client/herald.js
+             */
+            client: string;
+        };
+        /** @description What answers here, and the links an operator needs first. */
+        Index: {
+            /** @example herald */
+            name: string;
+            /**
+             * @description The server's version (package.json).
+             * @example 0.1.0
+             */
+            version: string;
+            /** @example Server-Sent Events gateway */
+            description: string;
+            links: components["schemas"]["IndexLinks"];
+        };
         HttpErrorBody: {
             /**
              * @description The HTTP status code, repeated.
@@ -1627,6 +1690,26 @@ export interface components {
 }
 export type $defs = Record<string, never>;
 export interface operations {
+    getIndex: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Links are paths on this server. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Index"];
+                };
+            };
+        };
+    };
     subscribe: {
         parameters: {
             query: {
@@ -3093,7 +3176,7 @@ export interface operations {
                 "If-None-Match"?: string;
             };
             path: {
-                file: "herald.js" | "herald-worker.js" | "herald.js.map" | "herald-worker.js.map";
+                file: "herald.js" | "herald.mjs" | "herald-worker.js" | "herald.js.map" | "herald.mjs.map" | "herald-worker.js.map";
             };
             cookie?: never;
         };

@@ -34,6 +34,9 @@ function clientErrorStatus(error: unknown): number | undefined {
 export class HttpErrorFilter implements ExceptionFilter {
   private readonly logger = new Logger('HttpError');
 
+  /** RETRY_AFTER_SECONDS: what a client waits before trying again when the broker is unavailable. */
+  constructor(private readonly retryAfterSeconds = 30) {}
+
   catch(exception: unknown, host: ArgumentsHost): void {
     const res = host.switchToHttp().getResponse<Response>();
     if (res.headersSent) {
@@ -55,7 +58,7 @@ export class HttpErrorFilter implements ExceptionFilter {
     } else if (exception instanceof BrokerUnavailableError) {
       status = 503;
       message = 'the event broker is unavailable; retry later';
-      res.setHeader('Retry-After', '5');
+      res.setHeader('Retry-After', String(this.retryAfterSeconds));
     } else if (clientErrorStatus(exception) !== undefined) {
       status = clientErrorStatus(exception) as number;
       const error = exception as StatusError;
