@@ -1,7 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import yaml from 'js-yaml';
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { RawSseClient } from './support/raw-sse.js';
 import { publishOk, request, startHerald, type RunningHerald } from './support/herald.js';
@@ -31,6 +33,7 @@ const PROMQL_WORDS = new Set([
   'on',
   'ignoring',
   'bool',
+  'absent',
 ]);
 /** Series Prometheus itself adds to every scrape. */
 const SCRAPE_SERIES = new Set(['up', 'scrape_duration_seconds', 'scrape_samples_scraped']);
@@ -200,8 +203,22 @@ describe('deploy/: the Grafana dashboard and the Prometheus rules read only what
         const cwd = `${DEPLOY}prometheus`;
         const run = (...args: string[]): string => execFileSync('promtool', args, { cwd, encoding: 'utf8' });
         expect(run('check', 'rules', 'herald-rules.yml')).toMatch(/SUCCESS: \d+ rules found/);
-        expect(run('check', 'config', 'prometheus.yml')).toMatch(/is valid prometheus config file/);
         expect(run('test', 'rules', 'herald-rules.test.yml')).toMatch(/SUCCESS/);
+        // `check config` also opens the scrape's token file: check a copy that points at a real one.
+        const dir = mkdtempSync(join(tmpdir(), 'herald-promtool-'));
+        try {
+          const shipped = read('prometheus/prometheus.yml');
+          expect(shipped).toContain('credentials_file: /etc/prometheus/herald-metrics-token');
+          writeFileSync(join(dir, 'token'), 'a-metrics-token-of-32-characters');
+          writeFileSync(
+            join(dir, 'prometheus.yml'),
+            shipped.replace('/etc/prometheus/herald-metrics-token', join(dir, 'token')),
+          );
+          copyFileSync(`${cwd}/herald-rules.yml`, join(dir, 'herald-rules.yml'));
+          expect(run('check', 'config', join(dir, 'prometheus.yml'))).toMatch(/is valid prometheus config file/);
+        } finally {
+          rmSync(dir, { recursive: true, force: true });
+        }
       });
     },
   );
