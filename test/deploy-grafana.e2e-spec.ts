@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { RawSseClient } from './support/raw-sse.js';
-import { publishOk, request, startHerald, type RunningHerald } from './support/herald.js';
+import { ADMIN_TOKEN, publishOk, request, startHerald, type RunningHerald } from './support/herald.js';
 import { describeWith, which } from './support/services.js';
 
 const DEPLOY = fileURLToPath(new URL('../deploy/', import.meta.url));
@@ -88,6 +88,7 @@ interface Dashboard {
 describe('deploy/: the Grafana dashboard and the Prometheus rules read only what Herald exports', () => {
   let herald: RunningHerald;
   let exported: Set<string>;
+  let exposition = '';
   const dashboard = JSON.parse(read('grafana/herald-dashboard.json')) as Dashboard;
   const panels = dashboard.panels.flatMap((panel) => [panel, ...(panel.panels ?? [])]);
   const queries = panels.flatMap((panel) => (panel.targets ?? []).map((target) => ({ panel, target })));
@@ -103,7 +104,14 @@ describe('deploy/: the Grafana dashboard and the Prometheus rules read only what
     await publishOk(herald, 'deploy', 'x');
     await stream.waitForEvents(1);
     stream.close();
-    exported = exportedNames((await request<string>(`${herald.url}/metrics`)).body);
+    // One alert notification (a test through the default log channel), so its counter has a series too.
+    const sent = await request(`${herald.url}/v1/admin/alerts/channels/log/test`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
+    });
+    expect(sent.status).toBe(200);
+    exposition = (await request<string>(`${herald.url}/metrics`)).body;
+    exported = exportedNames(exposition);
   });
   afterAll(() => herald?.close());
 
@@ -161,6 +169,38 @@ describe('deploy/: the Grafana dashboard and the Prometheus rules read only what
         /histogram_quantile\(0\.99, .*herald_delivery_latency_seconds_bucket/.test(target.expr),
       ),
     ).toBe(true);
+  });
+
+  it('herald_* series carry only the labels the README names, and alert notifications have their panel', () => {
+    const labels = new Set<string>();
+    for (const [, name, body] of exposition.matchAll(/^(herald_\w+)\{([^}]*)\}/gm)) {
+      for (const [, label] of body.matchAll(/(\w+)="/g))
+        labels.add(name === 'herald_alert_notifications_total' ? `notifications:${label}` : label);
+    }
+    expect([...labels].sort()).toEqual([
+      'le',
+      'notifications:channel_kind',
+      'notifications:result',
+      'reason',
+      'severity',
+    ]);
+    expect(exposition).toMatch(/^herald_alert_notifications_total\{channel_kind="log",result="delivered"\} 1$/m);
+    const panel = panels.find((candidate) =>
+      (candidate.targets ?? []).some((target) => target.expr.includes('herald_alert_notifications_total')),
+    );
+    expect(panel?.title).toBe('Alert notifications');
+    expect(panel?.targets?.[0].expr).toContain('sum by (channel_kind, result)');
+  });
+
+  it('the dashboard leaves no hole in its grid: each row of panels spans the full 24 columns', () => {
+    const rows = new Map<number, Panel[]>();
+    for (const panel of dashboard.panels.filter((candidate) => candidate.type !== 'row')) {
+      rows.set(panel.gridPos.y, [...(rows.get(panel.gridPos.y) ?? []), panel]);
+    }
+    for (const [y, row] of rows) {
+      const width = row.reduce((sum, panel) => sum + panel.gridPos.w, 0);
+      expect({ y, width }).toEqual({ y, width: 24 });
+    }
   });
 
   it('the provisioning files point Grafana at the dashboard folder and a Prometheus data source', () => {

@@ -204,6 +204,11 @@ export class MemoryMonitor {
       low = Math.min(low, estimate);
       high = Math.max(high, estimate);
     }
-    return { bytes, low: Math.round(low), high: Math.round(high), streams: latest.connections };
+    return {
+      bytes,
+      low: Math.round(Math.min(low, bytes)),
+      high: Math.round(Math.max(high, bytes)),
+      streams: latest.connections,
+    };
   }
 }
