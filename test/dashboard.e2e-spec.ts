@@ -141,7 +141,8 @@ describeWith(CHROMIUM_PATH !== undefined, 'Chromium is not installed (Debian pac
       for (let i = 0; i < 20; i++) await publishOk(herald, 'dash', { i });
       await Promise.all(streams.map((stream) => stream.waitForEvents(20)));
       await waitForText(page, '#history-events', '20');
-      await waitForText(page, '#leak-verdict', /^no leak/);
+      // A fresh instance is in its leak warm-up (the first LEAK_WINDOW_MS is never judged).
+      await waitForText(page, '#leak-verdict', /^warming up — not judged/);
       // The chart is Chart.js, fed by the same snapshots.
       const lastActive = await page.evaluate(() => {
         const charts = (
@@ -183,6 +184,92 @@ describeWith(CHROMIUM_PATH !== undefined, 'Chromium is not installed (Debian pac
       for (const sent of requests) expect(sent.url()).not.toContain(ADMIN_TOKEN);
       expect(requests.every((sent) => sent.url().startsWith(herald.url))).toBe(true);
       expect(errors).toEqual([]);
+      await page.close();
+    });
+
+    /** For each grid, rows whose items do not reach the grid's right edge (an empty slot), at this viewport. */
+    const emptySlots = (page: Page, selector: string): Promise<string[]> =>
+      page.evaluate((gridSelector) => {
+        const grid = document.querySelector(gridSelector) as HTMLElement;
+        const box = grid.getBoundingClientRect();
+        const rows = new Map<number, DOMRect[]>();
+        for (const child of Array.from(grid.children) as HTMLElement[]) {
+          if (child.hidden) continue;
+          const rect = child.getBoundingClientRect();
+          const top = Math.round(rect.top);
+          rows.set(top, [...(rows.get(top) ?? []), rect]);
+        }
+        const problems: string[] = [];
+        for (const [top, rects] of rows) {
+          const left = Math.min(...rects.map((rect) => rect.left));
+          const right = Math.max(...rects.map((rect) => rect.right));
+          if (Math.abs(left - box.left) > 2 || Math.abs(right - box.right) > 2) {
+            problems.push(`${gridSelector} row at ${top}: ${left}–${right} in ${box.left}–${box.right}`);
+          }
+        }
+        return problems;
+      }, selector);
+
+    it('reads at a glance: no empty grid slot at three widths, counts without zeros, heap per stream only with enough streams', async () => {
+      const page = await browser.newPage({ viewport: { width: 1400, height: 1300 } });
+      await page.goto(`${herald.url}/dashboard#token=${encodeURIComponent(ADMIN_TOKEN)}`);
+      await page.locator('#feed-state[data-state="live"]').waitFor({ timeout: 10_000 });
+      // Too few streams for a per-stream estimate: none is shown, and the tile says why.
+      await waitForText(page, '#bytes-per-connection-spread', 'needs ≥ 100 streams');
+      expect(await text(page, '#bytes-per-connection')).toBe('—');
+
+      // Only counts that are not zero, biggest first (the first test closed two streams).
+      await waitForText(page, '#reasons', /^closed: client\s+\d+$/);
+      expect(await page.locator('#reasons-empty').isHidden()).toBe(true);
+
+      // 120 streams from two client IPs: now an estimate, with its spread.
+      const many = Array.from(
+        { length: 120 },
+        (_, i) => new RawSseClient(`${herald.url}/v1/events?topic=many`, { localAddress: `127.0.0.${10 + (i % 2)}` }),
+      );
+      streams.push(...many);
+      await Promise.all(many.map((stream) => stream.waitForBody((body) => body.startsWith('retry:'))));
+      await waitForText(page, '#bytes-per-connection', /^\d[\d.,]* (B|KB|MB)$/);
+      await waitForText(page, '#bytes-per-connection-spread', /–.* over 1\d\d streams$/);
+
+      mkdirSync(ARTIFACTS, { recursive: true });
+      for (const width of [1400, 1000, 700]) {
+        await page.setViewportSize({ width, height: 1300 });
+        await page.waitForTimeout(300);
+        await page.screenshot({ path: join(ARTIFACTS, `dashboard-${width}.png`), fullPage: true });
+        expect([...(await emptySlots(page, '.charts')), ...(await emptySlots(page, '.panels'))]).toEqual([]);
+      }
+      for (const stream of many) stream.close();
+      await page.close();
+    });
+
+    it('the fleet example: its tiles do not style the Status cells, and it asks for no favicon', async () => {
+      const page = await browser.newPage({ viewport: { width: 1200, height: 900 } });
+      const asked: string[] = [];
+      page.on('request', (sent) => asked.push(new URL(sent.url()).pathname));
+      await page.goto(`${herald.url}/examples/fleet`);
+      await page.locator('#trucks').fill('1,2');
+      await page.locator('#pick button').click();
+      await page.locator('td.status').first().waitFor({ timeout: 10_000 });
+      const cells = await page.evaluate(() =>
+        Array.from(document.querySelectorAll('td.status')).map((cell) => getComputedStyle(cell).display),
+      );
+      expect(cells.length).toBeGreaterThan(0);
+      expect(new Set(cells)).toEqual(new Set(['table-cell']));
+      // The Status cells line up under their header.
+      const [header, cell] = await page.evaluate(() => {
+        const headers = Array.from(document.querySelectorAll('thead th'));
+        const index = Array.from(document.querySelector('tbody tr')?.children ?? []).findIndex((td) =>
+          td.classList.contains('status'),
+        );
+        return [
+          headers[index].getBoundingClientRect().left,
+          document.querySelector('td.status')?.getBoundingClientRect().left,
+        ];
+      });
+      expect(Math.abs((cell ?? NaN) - header)).toBeLessThan(1);
+      await page.waitForTimeout(500);
+      expect(asked.filter((path) => path.includes('favicon'))).toEqual([]);
       await page.close();
     });
 

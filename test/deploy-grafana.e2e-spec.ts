@@ -1,10 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import yaml from 'js-yaml';
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { RawSseClient } from './support/raw-sse.js';
-import { publishOk, request, startHerald, type RunningHerald } from './support/herald.js';
+import { ADMIN_TOKEN, publishOk, request, startHerald, type RunningHerald } from './support/herald.js';
 import { describeWith, which } from './support/services.js';
 
 const DEPLOY = fileURLToPath(new URL('../deploy/', import.meta.url));
@@ -31,6 +33,7 @@ const PROMQL_WORDS = new Set([
   'on',
   'ignoring',
   'bool',
+  'absent',
 ]);
 /** Series Prometheus itself adds to every scrape. */
 const SCRAPE_SERIES = new Set(['up', 'scrape_duration_seconds', 'scrape_samples_scraped']);
@@ -85,6 +88,7 @@ interface Dashboard {
 describe('deploy/: the Grafana dashboard and the Prometheus rules read only what Herald exports', () => {
   let herald: RunningHerald;
   let exported: Set<string>;
+  let exposition = '';
   const dashboard = JSON.parse(read('grafana/herald-dashboard.json')) as Dashboard;
   const panels = dashboard.panels.flatMap((panel) => [panel, ...(panel.panels ?? [])]);
   const queries = panels.flatMap((panel) => (panel.targets ?? []).map((target) => ({ panel, target })));
@@ -100,7 +104,14 @@ describe('deploy/: the Grafana dashboard and the Prometheus rules read only what
     await publishOk(herald, 'deploy', 'x');
     await stream.waitForEvents(1);
     stream.close();
-    exported = exportedNames((await request<string>(`${herald.url}/metrics`)).body);
+    // One alert notification (a test through the default log channel), so its counter has a series too.
+    const sent = await request(`${herald.url}/v1/admin/alerts/channels/log/test`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
+    });
+    expect(sent.status).toBe(200);
+    exposition = (await request<string>(`${herald.url}/metrics`)).body;
+    exported = exportedNames(exposition);
   });
   afterAll(() => herald?.close());
 
@@ -160,6 +171,38 @@ describe('deploy/: the Grafana dashboard and the Prometheus rules read only what
     ).toBe(true);
   });
 
+  it('herald_* series carry only the labels the README names, and alert notifications have their panel', () => {
+    const labels = new Set<string>();
+    for (const [, name, body] of exposition.matchAll(/^(herald_\w+)\{([^}]*)\}/gm)) {
+      for (const [, label] of body.matchAll(/(\w+)="/g))
+        labels.add(name === 'herald_alert_notifications_total' ? `notifications:${label}` : label);
+    }
+    expect([...labels].sort()).toEqual([
+      'le',
+      'notifications:channel_kind',
+      'notifications:result',
+      'reason',
+      'severity',
+    ]);
+    expect(exposition).toMatch(/^herald_alert_notifications_total\{channel_kind="log",result="delivered"\} 1$/m);
+    const panel = panels.find((candidate) =>
+      (candidate.targets ?? []).some((target) => target.expr.includes('herald_alert_notifications_total')),
+    );
+    expect(panel?.title).toBe('Alert notifications');
+    expect(panel?.targets?.[0].expr).toContain('sum by (channel_kind, result)');
+  });
+
+  it('the dashboard leaves no hole in its grid: each row of panels spans the full 24 columns', () => {
+    const rows = new Map<number, Panel[]>();
+    for (const panel of dashboard.panels.filter((candidate) => candidate.type !== 'row')) {
+      rows.set(panel.gridPos.y, [...(rows.get(panel.gridPos.y) ?? []), panel]);
+    }
+    for (const [y, row] of rows) {
+      const width = row.reduce((sum, panel) => sum + panel.gridPos.w, 0);
+      expect({ y, width }).toEqual({ y, width: 24 });
+    }
+  });
+
   it('the provisioning files point Grafana at the dashboard folder and a Prometheus data source', () => {
     const provider = yaml.load(read('grafana/provisioning/dashboards/herald.yaml')) as {
       apiVersion: number;
@@ -200,8 +243,22 @@ describe('deploy/: the Grafana dashboard and the Prometheus rules read only what
         const cwd = `${DEPLOY}prometheus`;
         const run = (...args: string[]): string => execFileSync('promtool', args, { cwd, encoding: 'utf8' });
         expect(run('check', 'rules', 'herald-rules.yml')).toMatch(/SUCCESS: \d+ rules found/);
-        expect(run('check', 'config', 'prometheus.yml')).toMatch(/is valid prometheus config file/);
         expect(run('test', 'rules', 'herald-rules.test.yml')).toMatch(/SUCCESS/);
+        // `check config` also opens the scrape's token file: check a copy that points at a real one.
+        const dir = mkdtempSync(join(tmpdir(), 'herald-promtool-'));
+        try {
+          const shipped = read('prometheus/prometheus.yml');
+          expect(shipped).toContain('credentials_file: /etc/prometheus/herald-metrics-token');
+          writeFileSync(join(dir, 'token'), 'a-metrics-token-of-32-characters');
+          writeFileSync(
+            join(dir, 'prometheus.yml'),
+            shipped.replace('/etc/prometheus/herald-metrics-token', join(dir, 'token')),
+          );
+          copyFileSync(`${cwd}/herald-rules.yml`, join(dir, 'herald-rules.yml'));
+          expect(run('check', 'config', join(dir, 'prometheus.yml'))).toMatch(/is valid prometheus config file/);
+        } finally {
+          rmSync(dir, { recursive: true, force: true });
+        }
       });
     },
   );

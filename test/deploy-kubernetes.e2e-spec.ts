@@ -1,11 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import yaml from 'js-yaml';
 import { loadConfig, type HeraldConfig } from '../src/config/herald-config.js';
 import { CLOSE_GRACE_MS } from '../src/health/shutdown-signals.js';
 import { ADMIN_TOKEN, request, startHerald, type RunningHerald } from './support/herald.js';
+import { describeWith, which } from './support/services.js';
 
 /**
  * The manifests in deploy/kubernetes must agree with the app they run: probe
@@ -18,11 +21,13 @@ const BASELINE_BYTES = 130 * 1_048_576;
 const PER_STREAM_BYTES = 32 * 1_024;
 
 type Doc = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any -- free-form YAML
+/** Not a resource: rules to merge into an existing adapter's configuration. */
+const ADAPTER_RULES = 'prometheus-adapter-rules.yaml';
 const docs: Doc[] = readdirSync(DIR)
-  .filter((file) => file.endsWith('.yaml'))
+  .filter((file) => file.endsWith('.yaml') && file !== ADAPTER_RULES)
   .flatMap((file) => (yaml.loadAll(readFileSync(join(DIR, file), 'utf8')) as Doc[]).map((doc) => ({ ...doc, file })));
-const find = (kind: string): Doc => {
-  const found = docs.filter((doc) => doc.kind === kind);
+const find = (kind: string, name?: string): Doc => {
+  const found = docs.filter((doc) => doc.kind === kind && (name === undefined || doc.metadata?.name === name));
   if (found.length !== 1) throw new Error(`expected one ${kind}, found ${found.length}`);
   return found[0];
 };
@@ -34,6 +39,7 @@ const SECRET_STAND_INS: Record<string, string> = {
   'redis-url': 'redis://redis.herald.svc:6379/0',
   'admin-token': 'an-admin-token-of-32-characters!',
   'publish-token': 'a-publish-token-of-32-characters',
+  'metrics-token': 'a-metrics-token-of-32-characters',
 };
 const env: Record<string, string> = Object.fromEntries(
   container.env.map((e: Doc) => {
@@ -138,15 +144,13 @@ describe('deploy/kubernetes', () => {
     const monitor = find('ServiceMonitor');
     expect(matches(monitor.spec.selector.matchLabels, service.metadata.labels)).toBe(true);
     expect(monitor.spec.endpoints).toEqual([expect.objectContaining({ port: 'http', path: '/metrics' })]);
-    expect(pod.metadata.annotations).toMatchObject({
-      'prometheus.io/scrape': 'true',
-      'prometheus.io/port': String(port('http').containerPort),
-      'prometheus.io/path': '/metrics',
-    });
+    // No annotation-based scrape: it would carry no token and get another job name.
+    expect(Object.keys(pod.metadata.annotations ?? {}).filter((key) => key.startsWith('prometheus.io/'))).toEqual([]);
 
-    const ingress = find('Ingress');
-    const backend = ingress.spec.rules[0].http.paths[0].backend.service;
-    expect(backend).toEqual({ name: service.metadata.name, port: { name: 'http' } });
+    const ingress = find('Ingress', 'herald');
+    for (const path of ingress.spec.rules[0].http.paths) {
+      expect(path.backend.service).toEqual({ name: service.metadata.name, port: { name: 'http' } });
+    }
     const readTimeoutS = Number(ingress.metadata.annotations['nginx.ingress.kubernetes.io/proxy-read-timeout']);
     expect(readTimeoutS * 1000).toBeGreaterThanOrEqual(4 * config.heartbeatIntervalMs);
     expect(ingress.metadata.annotations['nginx.ingress.kubernetes.io/proxy-buffering']).toBe('off');
@@ -161,15 +165,92 @@ describe('deploy/kubernetes', () => {
     });
     const custom = hpa.spec.metrics.find((m: Doc) => m.type === 'Pods').pods;
     const metric = custom.metric.name as string;
-    const metrics = await request<string>(`${herald.url}/metrics`);
+    const metrics = await request<string>(`${herald.url}/metrics`, {
+      headers: { authorization: `Bearer ${env.METRICS_TOKEN}` },
+    });
     expect(metrics.body).toMatch(new RegExp(`^# TYPE ${metric} gauge$`, 'm'));
     expect(Number(custom.target.averageValue)).toBeLessThan(config.capacityThreshold * config.maxConnections);
     expect(hpa.spec.minReplicas).toBeGreaterThanOrEqual(2);
 
-    const adapter = find('ConfigMap');
-    const rules = (yaml.load(adapter.data['config.yaml']) as Doc).rules as Doc[];
+    const rules = (yaml.load(readFileSync(join(DIR, ADAPTER_RULES), 'utf8')) as Doc).rules as Doc[];
     const rule = rules.find((r) => r.name.as === metric);
     expect(rule?.seriesQuery).toContain(`${metric}{`);
     expect(rule?.resources.overrides).toEqual({ namespace: { resource: 'namespace' }, pod: { resource: 'pod' } });
+  });
+
+  it('the scrape sends METRICS_TOKEN from the Secret key Herald reads it from, and Herald wants it', async () => {
+    const monitor = find('ServiceMonitor');
+    const fromEnv = container.env.find((e: Doc) => e.name === 'METRICS_TOKEN').valueFrom.secretKeyRef;
+    expect(monitor.spec.endpoints[0].authorization).toEqual({ type: 'Bearer', credentials: fromEnv });
+    expect((await request(`${herald.url}/metrics`)).status).toBe(401);
+    expect((await request(`${herald.url}/status`)).status).toBe(401);
+    const scraped = await request<string>(`${herald.url}/metrics`, {
+      headers: { authorization: `Bearer ${env.METRICS_TOKEN}` },
+    });
+    expect(scraped.status).toBe(200);
+  });
+
+  it('HeraldDown and HeraldAbsent match the job label the ServiceMonitor gives the scraped series', () => {
+    const monitor = find('ServiceMonitor');
+    const service = find('Service');
+    // Prometheus Operator: job = the Service's label named by jobLabel, else the Service's name.
+    const job = monitor.spec.jobLabel ? service.metadata.labels[monitor.spec.jobLabel] : service.metadata.name;
+    const rules = (yaml.load(readFileSync(join(DIR, '../prometheus/herald-rules.yml'), 'utf8')) as Doc).groups
+      .flatMap((group: Doc) => group.rules)
+      .filter((rule: Doc) => ['HeraldDown', 'HeraldAbsent'].includes(rule.alert));
+    expect(rules).toHaveLength(2);
+    for (const rule of rules) expect(rule.expr).toContain(`up{job="${job}"}`);
+  });
+
+  it('the public Ingress routes only subscribing and /client/; internals and publishing are not reachable', () => {
+    const routes = (ingress: Doc): { path: string; pathType: string }[] =>
+      ingress.spec.rules.flatMap((rule: Doc) => rule.http.paths);
+    const routed = (ingress: Doc, url: string): boolean =>
+      routes(ingress).some(({ path, pathType }) =>
+        pathType === 'Exact'
+          ? url === path
+          : url === path.replace(/\/$/, '') || url.startsWith(path.endsWith('/') ? path : `${path}/`),
+      );
+    const publicSide = find('Ingress', 'herald');
+    for (const url of ['/v1/events', '/v1/poll', '/client/herald.js', '/client/herald-worker.js']) {
+      expect({ url, routed: routed(publicSide, url) }).toEqual({ url, routed: true });
+    }
+    const internal = ['/metrics', '/status', '/dashboard', '/dashboard/stream', '/docs', '/openapi.json'];
+    for (const url of [...internal, '/v1/admin/connections', '/v1/topics/trucks%2F42/events', '/']) {
+      expect({ url, routed: routed(publicSide, url) }).toEqual({ url, routed: false });
+    }
+    // The switch: publishing to a topic only through ingress-publish.yaml, never the internals.
+    const publishing = find('Ingress', 'herald-publish');
+    expect(routed(publishing, '/v1/topics/trucks%2F42/events')).toBe(true);
+    for (const url of [...internal, '/v1/admin/connections']) expect(routed(publishing, url)).toBe(false);
+  });
+
+  describeWith(which('yq') !== undefined, 'yq (Debian package yq) is not installed')('adapter rules', () => {
+    it('merge into an existing adapter configuration with the documented yq lines, keeping its rules', () => {
+      const dir = mkdtempSync(join(tmpdir(), 'herald-adapter-'));
+      try {
+        copyFileSync(join(DIR, ADAPTER_RULES), join(dir, ADAPTER_RULES));
+        const existing = { seriesQuery: 'other_metric{namespace!="",pod!=""}', metricsQuery: 'sum(<<.Series>>)' };
+        writeFileSync(join(dir, 'values.yaml'), yaml.dump({ rules: { default: true, custom: [existing] } }));
+        writeFileSync(join(dir, 'config.yaml'), yaml.dump({ rules: [existing] }));
+        const lines = readFileSync(join(DIR, ADAPTER_RULES), 'utf8')
+          .split('\n')
+          .filter((line) => /^#\s+yq /.test(line))
+          .map((line) => line.replace(/^#\s+/, ''));
+        expect(lines).toHaveLength(2);
+        for (const line of lines) execFileSync('bash', ['-c', line], { cwd: dir });
+        const merged = yaml.load(readFileSync(join(dir, 'merged-values.yaml'), 'utf8')) as Doc;
+        expect(merged.rules.default).toBe(true);
+        expect(merged.rules.custom.map((rule: Doc) => rule.seriesQuery)).toEqual([
+          existing.seriesQuery,
+          'herald_connections_active{namespace!="",pod!=""}',
+        ]);
+        const config = yaml.load(readFileSync(join(dir, 'merged-config.yaml'), 'utf8')) as Doc;
+        expect(config.rules).toHaveLength(2);
+        expect(config.rules[0]).toEqual(existing);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    });
   });
 });

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect as tlsConnect } from 'node:tls';
 import { fileURLToPath } from 'node:url';
+import yaml from 'js-yaml';
 import { SseParser, type ParsedEvent } from '../libs/sse/src/parser.js';
 import { loadConfig } from '../src/config/herald-config.js';
 import { HeraldChild } from './support/herald-child.js';
@@ -18,6 +19,36 @@ import { RawSseClient } from './support/raw-sse.js';
 const NGINX = which('nginx');
 const OPENSSL = which('openssl');
 const CONF = fileURLToPath(new URL('../deploy/nginx/herald.conf', import.meta.url));
+const PROMETHEUS_CONF = fileURLToPath(new URL('../deploy/prometheus/prometheus.yml', import.meta.url));
+const PROMETHEUS = which('prometheus');
+const METRICS_TOKEN = 'test-metrics-token-0123456789';
+
+/** One HTTP/2 request through nginx's public side: status, content type and body. */
+function http2Get(
+  session: ClientHttp2Session,
+  path: string,
+  method = 'GET',
+  body?: string,
+): Promise<{ status: number; type: string; body: string }> {
+  return new Promise((resolve, reject) => {
+    const headers: Record<string, string> = { ':path': path, ':method': method };
+    if (body !== undefined) headers['content-type'] = 'application/json';
+    headers.authorization = `Bearer ${METRICS_TOKEN}`;
+    const stream = session.request(headers);
+    let text = '';
+    let status = 0;
+    let type = '';
+    stream.setEncoding('utf8');
+    stream.on('response', (answer) => {
+      status = Number(answer[':status']);
+      type = String(answer['content-type'] ?? '');
+    });
+    stream.on('data', (chunk: string) => (text += chunk));
+    stream.on('end', () => resolve({ status, type, body: text }));
+    stream.on('error', reject);
+    stream.end(body);
+  });
+}
 
 async function freePort(): Promise<number> {
   const server = createServer();
@@ -64,6 +95,7 @@ describeWith(NGINX !== undefined && OPENSSL !== undefined, 'nginx and openssl (a
     let nginx: ChildProcess;
     let herald: HeraldChild;
     let tlsPort: number;
+    let internalPort: number;
     let nginxLog = '';
     let ca: Buffer;
     const sessions: ClientHttp2Session[] = [];
@@ -85,6 +117,7 @@ describeWith(NGINX !== undefined && OPENSSL !== undefined, 'nginx and openssl (a
 
     beforeAll(async () => {
       herald = await HeraldChild.start({
+        METRICS_TOKEN,
         TRUST_PROXY: 'true',
         DRAIN_TIMEOUT_MS: '5000',
         HEARTBEAT_INTERVAL_MS: '60000',
@@ -98,6 +131,7 @@ describeWith(NGINX !== undefined && OPENSSL !== undefined, 'nginx and openssl (a
       ca = readFileSync(join(dir, 'herald.crt'));
       tlsPort = await freePort();
       const httpPort = await freePort();
+      internalPort = await freePort();
 
       let conf = readFileSync(CONF, 'utf8');
       conf = replaceExactly(conf, 'server 127.0.0.1:3000', `server 127.0.0.1:${herald.port}`);
@@ -106,6 +140,7 @@ describeWith(NGINX !== undefined && OPENSSL !== undefined, 'nginx and openssl (a
       conf = replaceExactly(conf, 'listen 443 ssl http2;', `listen 127.0.0.1:${tlsPort} ssl http2;`);
       conf = replaceExactly(conf, 'listen [::]:443 ssl http2;', '');
       conf = replaceExactly(conf, '/etc/nginx/tls/', `${dir}/`, 2);
+      conf = replaceExactly(conf, 'listen 127.0.0.1:8080;', `listen 127.0.0.1:${internalPort};`);
       writeFileSync(join(dir, 'herald.conf'), conf);
       // The shipped file goes in the http block of a minimal, unprivileged main configuration.
       writeFileSync(
@@ -232,12 +267,110 @@ describeWith(NGINX !== undefined && OPENSSL !== undefined, 'nginx and openssl (a
 
     it('keeps idle streams open far beyond the heartbeat interval it is configured for', () => {
       const conf = readFileSync(CONF, 'utf8');
-      const events = /location = \/v1\/events \{([^}]*)\}/.exec(conf)?.[1] ?? '';
+      const events = /location = \/v1\/events \{([\s\S]*?)\n {4}\}/.exec(conf)?.[1] ?? '';
       expect(events).toMatch(/proxy_buffering off;/);
       const readTimeout = /proxy_read_timeout (\d+)([smh]);/.exec(events);
       const seconds = Number(readTimeout?.[1]) * { s: 1, m: 60, h: 3600 }[readTimeout?.[2] as 's' | 'm' | 'h'];
       const heartbeatMs = loadConfig({}).heartbeatIntervalMs;
       expect(seconds * 1000).toBeGreaterThanOrEqual(4 * heartbeatMs);
+    });
+
+    it('the public side refuses /status, /metrics and the other internals (even with the token), and publishing', async () => {
+      const publicSession = session();
+      for (const path of [
+        '/status',
+        '/metrics',
+        '/dashboard',
+        '/docs',
+        '/openapi.json',
+        '/v1/admin/connections',
+        '/',
+      ]) {
+        const answer = await http2Get(publicSession, path);
+        expect({ path, status: answer.status }).toEqual({ path, status: 404 });
+        expect(answer.type).toMatch(/^application\/json/);
+        expect(JSON.parse(answer.body)).toEqual({
+          statusCode: 404,
+          error: 'Not Found',
+          message: 'not served on the public side',
+        });
+      }
+      // Publishing from outside is off unless the switch is on: one topic, and the batch on /v1/events.
+      const one = await http2Get(publicSession, '/v1/topics/trucks/events', 'POST', '{"data":1}');
+      expect(one.status).toBe(404);
+      const batch = await http2Get(publicSession, '/v1/events', 'POST', '[{"topic":"trucks","data":1}]');
+      expect(batch.status).toBe(404);
+      // The browser client is public.
+      expect((await http2Get(publicSession, '/client/herald.js')).status).toBe(200);
+    });
+
+    it('the internal side carries /status and /metrics (with METRICS_TOKEN) and publishing', async () => {
+      const internal = `http://127.0.0.1:${internalPort}`;
+      expect((await request(`${internal}/status`)).status).toBe(401);
+      const status = await request<{ connections: { active: number } }>(`${internal}/status`, {
+        headers: { authorization: `Bearer ${METRICS_TOKEN}` },
+      });
+      expect(status.status).toBe(200);
+      expect(typeof status.body.connections.active).toBe('number');
+      const published = await request(`${internal}/v1/topics/internal/events`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${PUBLISH_TOKEN}` },
+        json: { data: 1 },
+      });
+      expect(published.status).toBe(202);
+    });
+
+    describeWith(PROMETHEUS !== undefined, 'prometheus (Debian package prometheus)')('a real Prometheus', () => {
+      let prometheus: ChildProcess | undefined;
+      afterAll(() => {
+        prometheus?.kill('SIGKILL');
+      });
+
+      it('scrapes through the internal side with the shipped scrape config and its token file: up == 1', async () => {
+        const shipped = yaml.load(readFileSync(PROMETHEUS_CONF, 'utf8')) as {
+          scrape_configs: {
+            job_name: string;
+            authorization: { credentials_file: string };
+            static_configs: { targets: string[] }[];
+          }[];
+        };
+        const job = shipped.scrape_configs[0];
+        writeFileSync(join(dir, 'metrics-token'), METRICS_TOKEN);
+        job.authorization.credentials_file = join(dir, 'metrics-token');
+        job.static_configs = [{ targets: [`127.0.0.1:${internalPort}`] }];
+        const config = { global: { scrape_interval: '1s', evaluation_interval: '1s' }, scrape_configs: [job] };
+        writeFileSync(join(dir, 'prometheus.yml'), yaml.dump(config));
+        const webPort = await freePort();
+        prometheus = spawn(
+          PROMETHEUS as string,
+          [
+            `--config.file=${join(dir, 'prometheus.yml')}`,
+            `--storage.tsdb.path=${join(dir, 'tsdb')}`,
+            `--web.listen-address=127.0.0.1:${webPort}`,
+          ],
+          { stdio: 'ignore' },
+        );
+        const query = async (
+          promql: string,
+        ): Promise<{ metric: Record<string, string>; value: [number, string] }[]> => {
+          const answer = await request<{
+            data?: { result: { metric: Record<string, string>; value: [number, string] }[] };
+          }>(`http://127.0.0.1:${webPort}/api/v1/query?query=${encodeURIComponent(promql)}`).catch(() => undefined);
+          return answer?.body?.data?.result ?? [];
+        };
+        let up: { metric: Record<string, string>; value: [number, string] }[] = [];
+        const deadline = Date.now() + 30_000;
+        while (Date.now() < deadline) {
+          up = await query(`up{job="${job.job_name}"}`);
+          if (up[0]?.value[1] === '1') break;
+          await sleep(500);
+        }
+        expect(up).toHaveLength(1);
+        expect(up[0].value[1]).toBe('1');
+        // The job label HeraldDown matches, and Herald's own series behind it.
+        expect(up[0].metric.job).toBe('herald');
+        expect((await query('herald_connections_max')).length).toBe(1);
+      }, 45_000);
     });
 
     it('drains through nginx on SIGTERM: the close frame with its retry, the end of the stream, exit 0', async () => {

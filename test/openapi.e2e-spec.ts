@@ -123,6 +123,7 @@ console.log('valid');
 `;
 
 const TOKENS: Record<string, string> = { publisher: PUBLISH_TOKEN, admin: ADMIN_TOKEN };
+const METRICS_TOKEN = 'test-metrics-token-0123456789';
 const JWT_SECRET = 'openapi-suite-jwt-secret-0123456789';
 
 interface CallOptions {
@@ -728,6 +729,7 @@ describe('OpenAPI: /openapi.json and the running server agree', () => {
     beforeAll(async () => {
       limited = await startHerald({
         JWT_SECRET,
+        METRICS_TOKEN,
         MAX_CONNECTIONS: '4',
         CAPACITY_THRESHOLD: '0.75',
         MAX_CONNECTIONS_PER_IP: '1',
@@ -763,6 +765,16 @@ describe('OpenAPI: /openapi.json and the running server agree', () => {
       );
       await admitted;
     }
+
+    it('with METRICS_TOKEN set, /metrics and /status are 401 without it or with another token, 200 with it', async () => {
+      for (const id of ['getMetrics', 'getStatus']) {
+        const operation = op(id);
+        expect(operation.operation.security).toEqual([{}, { metrics: [] }]);
+        await check(operation, documentedCall(operation, { token: null }), 401, { server: limited });
+        await check(operation, documentedCall(operation, { token: ADMIN_TOKEN }), 401, { server: limited });
+        await check(operation, documentedCall(operation, { token: METRICS_TOKEN }), 200, { server: limited });
+      }
+    });
 
     it('401 and 403 for subscribers, 403 for a publisher JWT outside its publish claim', async () => {
       for (const id of ['subscribe', 'poll']) {

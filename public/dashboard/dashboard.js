@@ -228,7 +228,12 @@ function renderStatus(status) {
   $('average-duration').textContent = formatDuration(connections.averageDurationMs);
   $('heap-used').textContent = formatBytes(memory.latest.heapUsed);
   $('rss').textContent = formatBytes(memory.latest.rss);
-  $('bytes-per-connection').textContent = formatBytes(memory.bytesPerConnection);
+  // Below 100 streams the estimate is mostly heap noise (Herald gives no streamCost then).
+  const cost = memory.streamCost;
+  $('bytes-per-connection').textContent = cost ? formatBytes(cost.bytes) : '—';
+  $('bytes-per-connection-spread').textContent = cost
+    ? `${formatBytes(cost.low)}–${formatBytes(cost.high)} over ${formatNumber(cost.streams)} streams`
+    : 'needs ≥ 100 streams';
   $('messages-per-second').textContent = formatNumber(throughput.messagesPerSecond, 1);
   $('deliveries-per-second').textContent = formatNumber(throughput.deliveriesPerSecond, 1);
   $('bytes-per-second').textContent = formatBytes(throughput.bytesPerSecond);
@@ -240,15 +245,29 @@ function renderStatus(status) {
   const windowText = formatDuration(leak.windowMs);
   const verdict = $('leak-verdict');
   verdict.dataset.suspected = String(leak.suspected);
+  const growth = `${formatNumber(leak.slopeMbPerMinute, 2)} MB/min the load does not explain, over ${windowText}`;
   verdict.textContent = leak.suspected
-    ? `LEAK SUSPECTED — heap floor growing ${formatNumber(leak.slopeMbPerMinute, 2)} MB/min over ${windowText} (confidence ${formatNumber(leak.confidence * 100)} %)`
-    : `no leak — heap floor slope ${formatNumber(leak.slopeMbPerMinute, 2)} MB/min over ${windowText} (fit ${formatNumber(leak.fit, 2)}); heap ${formatBytes(memory.trend.min)}–${formatBytes(memory.trend.max)}`;
+    ? `LEAK SUSPECTED — heap floor growing ${growth} (confidence ${formatNumber(leak.confidence * 100)} %)`
+    : leak.phase === 'warm-up'
+      ? `warming up — not judged during the first ${windowText}; heap ${formatBytes(memory.trend.min)}–${formatBytes(memory.trend.max)}`
+      : `${leak.phase === 'growing' ? 'growing, watching' : 'no leak'} — ${growth} (fit ${formatNumber(leak.fit, 2)}); heap ${formatBytes(memory.trend.min)}–${formatBytes(memory.trend.max)}`;
 
-  const reasons = [
-    ...Object.entries(connections.closedByReason).map(([reason, count]) => row([`closed: ${reason}`, count])),
-    ...Object.entries(connections.refusedByReason).map(([reason, count]) => row([`refused: ${reason}`, count])),
-  ];
-  fillTable('reasons', reasons);
+  const counts = [
+    ...Object.entries(connections.closedByReason).map(([reason, count]) => [`closed: ${reason}`, count]),
+    ...Object.entries(connections.refusedByReason).map(([reason, count]) => [`refused: ${reason}`, count]),
+  ]
+    .filter(([, count]) => count > 0)
+    .sort((a, b) => b[1] - a[1]);
+  $('reasons').replaceChildren(
+    ...counts.flatMap(([name, count]) => {
+      const term = document.createElement('dt');
+      term.textContent = name;
+      const value = document.createElement('dd');
+      value.textContent = formatNumber(count);
+      return [term, value];
+    }),
+  );
+  $('reasons-empty').hidden = counts.length > 0;
   fillTable(
     'per-ip',
     Object.entries(connections.perIp).map(([ip, count]) => row([ip, count])),

@@ -90,6 +90,11 @@ export interface EventBroker {
   ping(timeoutMs: number): Promise<void>;
   /** Events currently held in history (all topics). */
   historySize(): number;
+  /**
+   * Encoded bytes of the events held in this process' memory for replay (O(1));
+   * absent when history lives outside the process (Redis).
+   */
+  historyBytes?(): number;
   /** Link state and transition counts. */
   state?(): BrokerState;
 }

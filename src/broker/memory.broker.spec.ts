@@ -31,6 +31,24 @@ describe('MemoryBroker', () => {
     ]);
   });
 
+  it('counts the retained bytes (raw frames) as history fills, drops its oldest and expires', async () => {
+    jest.useFakeTimers({ now: 1_000_000 });
+    subject = broker({ HISTORY_SIZE: '3', HISTORY_TTL_MS: '10000' });
+    const bytes = (events: readonly HeraldEvent[]): number =>
+      events.reduce((sum, event) => sum + event.frame('raw').length, 0);
+    const first = await subject.publish(
+      ['a', 'a', 'b'].map((topic, i) => ({ topic, type: 'message', data: 'x'.repeat(i * 100) })),
+    );
+    expect(subject.historyBytes()).toBe(bytes(first));
+    // Two more on `a`: its ring (3) drops its oldest one.
+    const more = await subject.publish([0, 1].map(() => ({ topic: 'a', type: 'message', data: 'y'.repeat(50) })));
+    expect(subject.historyBytes()).toBe(bytes([first[1], first[2], ...more]));
+    jest.setSystemTime(1_000_000 + 10_001);
+    jest.advanceTimersByTime(2_500);
+    expect(subject.historyBytes()).toBe(0);
+    expect(subject.historySize()).toBe(0);
+  });
+
   it('replays after a cursor, merged across topics in id order, only the asked topics', async () => {
     subject = broker();
     const events = await subject.publish(

@@ -28,6 +28,7 @@ export class MemoryBroker implements EventBroker, OnModuleDestroy {
   private readonly currentEpoch = newEpoch();
   private seq = 0;
   private held = 0;
+  private heldBytes = 0;
   private readonly topics = new Map<string, TopicHistory>();
   /** Highest seq lost with a topic whose whole history expired (and was forgotten). */
   private expiredUpTo = 0;
@@ -62,9 +63,10 @@ export class MemoryBroker implements EventBroker, OnModuleDestroy {
         now,
       );
       const history = this.history(request.topic, cutoff);
-      const before = history.size;
+      const [before, bytesBefore] = [history.size, history.bytes];
       history.push(event);
       this.held += history.size - before;
+      this.heldBytes += history.bytes - bytesBefore;
       return event;
     });
     for (const listener of this.listeners) listener(events);
@@ -108,6 +110,10 @@ export class MemoryBroker implements EventBroker, OnModuleDestroy {
     return this.held;
   }
 
+  historyBytes(): number {
+    return this.heldBytes;
+  }
+
   /** In-process: always connected and live, nothing to count. */
   state(): BrokerState {
     return {
@@ -134,9 +140,10 @@ export class MemoryBroker implements EventBroker, OnModuleDestroy {
   }
 
   private expire(history: TopicHistory, cutoff: number): void {
-    const before = history.size;
+    const [before, bytesBefore] = [history.size, history.bytes];
     history.expire(cutoff);
     this.held -= before - history.size;
+    this.heldBytes -= bytesBefore - history.bytes;
   }
 
   private sweep(): void {
@@ -153,7 +160,12 @@ export class MemoryBroker implements EventBroker, OnModuleDestroy {
 
   private recount(): void {
     let held = 0;
-    for (const history of this.topics.values()) held += history.size;
+    let bytes = 0;
+    for (const history of this.topics.values()) {
+      held += history.size;
+      bytes += history.bytes;
+    }
     this.held = held;
+    this.heldBytes = bytes;
   }
 }

@@ -3,12 +3,14 @@ import type { HeraldEvent } from './herald-event.js';
 /**
  * One topic's retained events, oldest first, in a fixed-size ring; bounded by
  * count and by age. `lostUpTo` is the highest seq ever dropped, so a cursor
- * older than it cannot be resumed exactly.
+ * older than it cannot be resumed exactly. `bytes` sums the retained events'
+ * raw frames (encoded once anyway, shared with every subscriber).
  */
 export class TopicHistory {
   private ring: (HeraldEvent | undefined)[];
   private start = 0;
   size = 0;
+  bytes = 0;
   lostUpTo = 0;
 
   constructor(private readonly capacity: number) {
@@ -20,6 +22,7 @@ export class TopicHistory {
     if (this.size === this.ring.length) this.grow();
     this.ring[(this.start + this.size) % this.ring.length] = event;
     this.size++;
+    this.bytes += event.frame('raw').length;
   }
 
   /** Drops events published before `cutoffTs`. */
@@ -48,6 +51,7 @@ export class TopicHistory {
   private dropOldest(): void {
     const oldest = this.at(0);
     this.lostUpTo = Math.max(this.lostUpTo, oldest.seq);
+    this.bytes -= oldest.frame('raw').length;
     this.ring[this.start] = undefined;
     this.start = (this.start + 1) % this.ring.length;
     this.size--;

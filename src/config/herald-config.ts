@@ -33,6 +33,8 @@ export interface HeraldConfig {
   /** True when ADMIN_TOKEN was unset and Herald made one (logged once at start). */
   adminTokenGenerated: boolean;
   jwtSecret: string | undefined;
+  /** When set, `/metrics` and `/status` need `Authorization: Bearer <METRICS_TOKEN>`. */
+  metricsToken: string | undefined;
   corsOrigins: string[] | '*';
   snapshotIntervalMs: number;
   /** Sliding window of the memory-leak detector. */
@@ -197,6 +199,7 @@ export function loadConfig(env: Env): HeraldConfig {
     adminToken: secret(env, 'ADMIN_TOKEN', 16) ?? randomBytes(24).toString('base64url'),
     adminTokenGenerated: generated,
     jwtSecret: secret(env, 'JWT_SECRET', 32),
+    metricsToken: secret(env, 'METRICS_TOKEN', 16),
     corsOrigins: corsOrigins(env),
     snapshotIntervalMs,
     leakWindowMs: leakWindowMs(env, snapshotIntervalMs),

@@ -149,7 +149,7 @@ export class HeraldMetrics {
     );
     gauge(
       'herald_heap_growth_bytes_per_second',
-      'Least-squares slope of the post-GC heap floor over the leak window.',
+      'Growth of the post-GC heap floor over the leak window that open streams and retained history do not explain.',
       () => monitoring.memory.leak().slopeBytesPerSecond,
     );
     gauge(

@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { fitLine, LeakDetector, type HeapSample } from './leak-detector.js';
+import { fitLine, fitModel, LeakDetector, type HeapSample } from './leak-detector.js';
 
 const MB = 1_048_576;
 const MINUTE = 60_000;
@@ -26,6 +26,11 @@ interface Series {
   spikeAtMinute?: number;
   /** Also a reading right after each collection (what the GC observer adds in production). */
   collections?: boolean;
+  /** Open streams by minute, each costing `streamBytes` of heap floor. */
+  streams?: (minute: number) => number;
+  streamBytes?: number;
+  /** Retained history bytes by minute, each costing 3 bytes of heap floor (parsed data besides the frame). */
+  retained?: (minute: number) => number;
 }
 
 /** A heap series sampled every 5 s: floor + growth + sawtooth + noise (and post-collection readings). */
@@ -49,13 +54,27 @@ function series(spec: Series): HeapSample[] {
   for (const { at, afterCollection } of times) {
     const saw = afterCollection ? 0 : ((spec.gcAmplitudeMb ?? 0) * MB * (at % periodMs)) / periodMs;
     const spike = spec.spikeAtMinute !== undefined && at === spec.spikeAtMinute * MINUTE ? 300 * MB : 0;
-    const heapUsed = floorAtTime(at) + saw + spike + random() * (spec.noiseMb ?? 0) * MB;
-    samples.push(afterCollection ? { at, heapUsed, afterCollection } : { at, heapUsed });
+    const streams = Math.round(spec.streams?.(at / MINUTE) ?? 0);
+    const retainedBytes = Math.round(spec.retained?.(at / MINUTE) ?? 0);
+    const load = streams * (spec.streamBytes ?? 0) + 3 * retainedBytes;
+    const heapUsed = floorAtTime(at) + load + saw + spike + random() * (spec.noiseMb ?? 0) * MB;
+    samples.push({ at, heapUsed, streams, retainedBytes, ...(afterCollection ? { afterCollection } : {}) });
   }
   return samples;
 }
 
 const detector = new LeakDetector({ windowMs: 10 * MINUTE });
+
+/** The lowest sample of each minute (the detector's default 10 points per 10-minute window). */
+function floorsOf(samples: readonly HeapSample[]): HeapSample[] {
+  const byMinute = new Map<number, HeapSample>();
+  for (const sample of samples) {
+    const minute = Math.floor((sample.at - 1) / MINUTE);
+    const kept = byMinute.get(minute);
+    if (kept === undefined || sample.heapUsed < kept.heapUsed) byMinute.set(minute, sample);
+  }
+  return [...byMinute.values()];
+}
 const endOf = (samples: HeapSample[]): number => samples[samples.length - 1].at;
 
 describe('LeakDetector', () => {
@@ -123,6 +142,48 @@ describe('LeakDetector', () => {
       suspected: false,
       slopeMbPerMinute: 5,
     },
+    {
+      name: 'a ramp of 0 → 2,000 streams (20 KB each) over 6 minutes, then flat',
+      spec: {
+        minutes: 12,
+        streams: (m) => Math.min(2_000, m * 333),
+        streamBytes: 20_480,
+        gcPeriodS: 37,
+        gcAmplitudeMb: 10,
+      },
+      suspected: false,
+    },
+    {
+      name: 'history filling 1,000 topics up to their bound (about 20 MB retained) over 5 minutes, then full',
+      spec: {
+        minutes: 12,
+        retained: (m) => Math.min(20 * MB, m * 4 * MB),
+        gcPeriodS: 37,
+        gcAmplitudeMb: 10,
+        noiseMb: 0.5,
+      },
+      suspected: false,
+    },
+    {
+      name: 'a 2 MB/min leak under a flat churn of 500 streams',
+      spec: { minutes: 12, growth: () => 2, streams: () => 500, streamBytes: 20_480, gcPeriodS: 37, gcAmplitudeMb: 10 },
+      suspected: true,
+      slopeMbPerMinute: 2,
+    },
+    {
+      name: 'a 2 MB/min leak on top of a ramp of streams that plateaus',
+      spec: {
+        minutes: 12,
+        growth: () => 2,
+        streams: (m) => Math.min(2_000, m * 333),
+        streamBytes: 20_480,
+        gcPeriodS: 37,
+        gcAmplitudeMb: 10,
+        noiseMb: 0.3,
+      },
+      suspected: true,
+      slopeMbPerMinute: 2,
+    },
   ])('$name → suspected: $suspected', ({ spec, suspected, slopeMbPerMinute, basis }) => {
     const samples = series(spec);
     const verdict = detector.evaluate(samples, endOf(samples));
@@ -135,6 +196,31 @@ describe('LeakDetector', () => {
       expect(verdict.slopeMbPerMinute).toBeLessThan(slopeMbPerMinute * 1.2);
     }
     if (suspected) expect(verdict.confidence).toBeGreaterThan(0.8);
+  });
+
+  it('charges a ramp of streams to the streams, where a fit on time alone would call it a leak', () => {
+    const samples = series({
+      minutes: 12,
+      streams: (m) => Math.min(2_000, m * 333),
+      streamBytes: 20_480,
+      gcPeriodS: 37,
+      gcAmplitudeMb: 10,
+    });
+    const end = endOf(samples);
+    const window = samples.filter((sample) => sample.at > end - 10 * MINUTE);
+    const timeOnly = fitModel(floorsOf(window), []);
+    expect(timeOnly.slope).toBeGreaterThan(2_048);
+    expect(timeOnly.r2).toBeGreaterThan(0.5);
+    const verdict = detector.evaluate(samples, end);
+    expect(verdict.explainedBy).toEqual(['streams']);
+    expect(verdict.suspected).toBe(false);
+  });
+
+  it('gives growth to the load when time and load move in lockstep (a ramp over the whole window)', () => {
+    const samples = series({ minutes: 10, streams: (m) => m * 200, streamBytes: 20_480, noiseMb: 0.01 });
+    const verdict = detector.evaluate(samples, endOf(samples));
+    expect(verdict.suspected).toBe(false);
+    expect(Math.abs(verdict.slopeBytesPerSecond)).toBeLessThan(2_048);
   });
 
   it('clears once the growth has stopped for a whole window', () => {

@@ -175,6 +175,22 @@ export class LeakStatus implements Readonly<HeraldStatus['memory']['leak']> {
   basis!: 'collections' | 'snapshots';
 
   @ApiProperty({
+    enum: ['warm-up', 'clear', 'growing', 'suspected'],
+    description:
+      '`warm-up`: the first leak window after start, not judged; `growing`: the window shows unexplained growth, not yet for half a window; `suspected` once it has.',
+    example: 'clear',
+  })
+  phase!: 'warm-up' | 'clear' | 'growing' | 'suspected';
+
+  @ApiProperty({
+    type: 'array',
+    items: { type: 'string', enum: ['streams', 'retainedBytes'] },
+    description: 'Load terms the heap floor was fitted to besides time (those that varied in the window).',
+    example: ['streams'],
+  })
+  explainedBy!: ('streams' | 'retainedBytes')[];
+
+  @ApiProperty({
     type: 'string',
     format: 'date-time',
     nullable: true,
@@ -194,6 +210,20 @@ export class HeapTrends implements Record<TrendWindow, HeapTrendView> {
 
   @ApiProperty({ type: HeapTrend })
   '15m'!: HeapTrend;
+}
+
+export class StreamCost implements NonNullable<HeraldStatus['memory']['streamCost']> {
+  @ApiProperty({ ...COUNT, description: 'From the lowest recent heap floor.', example: 5200 })
+  bytes!: number;
+
+  @ApiProperty({ ...COUNT, description: 'The estimate from the lowest of the last few snapshots.', example: 5200 })
+  low!: number;
+
+  @ApiProperty({ ...COUNT, description: 'The estimate from the highest of the last few snapshots.', example: 7900 })
+  high!: number;
+
+  @ApiProperty({ ...COUNT, description: 'Open streams it is based on.', example: 2000 })
+  streams!: number;
 }
 
 export class StatusMemory implements Readonly<HeraldStatus['memory']> {
@@ -216,6 +246,13 @@ export class StatusMemory implements Readonly<HeraldStatus['memory']> {
     example: 5200,
   })
   bytesPerConnection!: number | null;
+
+  @ApiProperty({
+    type: StreamCost,
+    nullable: true,
+    description: 'The per-stream estimate with its spread; null below 100 open streams, where it is mostly noise.',
+  })
+  streamCost!: StreamCost | null;
 }
 
 export class StatusThroughput implements Readonly<HeraldStatus['throughput']> {
@@ -239,6 +276,14 @@ export class StatusThroughput implements Readonly<HeraldStatus['throughput']> {
 
   @ApiProperty({ ...COUNT, description: 'Events held in history for replay.', example: 30_000 })
   historyEvents!: number;
+
+  @ApiProperty({
+    ...COUNT,
+    nullable: true,
+    description: 'Encoded bytes of the history held in this process; null when history lives in Redis.',
+    example: 9_400_000,
+  })
+  historyBytes!: number | null;
 }
 
 export class StatusAlerts {

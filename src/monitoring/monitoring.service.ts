@@ -102,7 +102,7 @@ export class MonitoringService implements OnModuleInit, OnModuleDestroy {
   private readonly collections = new PerformanceObserver((list) => {
     for (const entry of list.getEntries()) {
       if ((entry as { detail?: { kind?: number } }).detail?.kind === perfConstants.NODE_PERFORMANCE_GC_MAJOR) {
-        this.memory.recordCollection(Date.now(), getHeapStatistics().used_heap_size);
+        this.memory.recordCollection({ at: Date.now(), heapUsed: getHeapStatistics().used_heap_size, ...this.load() });
       }
     }
   });
@@ -169,6 +169,7 @@ export class MonitoringService implements OnModuleInit, OnModuleDestroy {
       external: usage.external,
       arrayBuffers: usage.arrayBuffers,
       connections: this.registry.open,
+      ...this.load(),
     });
     const previous = this.counterSamples.latest() as CounterSample;
     const sample = this.sampleCounters(at);
@@ -239,9 +240,12 @@ export class MonitoringService implements OnModuleInit, OnModuleDestroy {
           fit: round(leak.fit),
           windowMs: leak.windowMs,
           basis: leak.basis,
+          phase: leak.phase,
+          explainedBy: leak.explainedBy,
           suspectedSince: suspectedSince === undefined ? null : new Date(suspectedSince).toISOString(),
         },
         bytesPerConnection: this.memory.bytesPerConnection(),
+        streamCost: this.memory.streamCost(),
       },
       throughput: {
         messagesPerSecond: this.derived.messagesPerSecond,
@@ -251,6 +255,7 @@ export class MonitoringService implements OnModuleInit, OnModuleDestroy {
         deliveryLatencyMs: this.derived.deliveryLatencyMs,
         eventLoopDelayMs: this.derived.eventLoopDelayMs,
         historyEvents: this.broker.historySize(),
+        historyBytes: this.broker.historyBytes?.() ?? null,
       },
       alerts: { active: this.activeAlerts() },
     };
@@ -282,6 +287,11 @@ export class MonitoringService implements OnModuleInit, OnModuleDestroy {
       this.logger.error({ msg: 'alerts source failed', error: String(error) });
       return [];
     }
+  }
+
+  /** What the live load holds in the heap, for the leak model (both O(1)). */
+  private load(): { streams: number; retainedBytes: number } {
+    return { streams: this.registry.open, retainedBytes: this.broker.historyBytes?.() ?? 0 };
   }
 
   private trend(windowMs: number): HeapTrendView {

@@ -1,5 +1,7 @@
-import { Controller, Get, Header } from '@nestjs/common';
+import { Controller, Get, Header, UseGuards } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { MetricsGuard } from '../auth/metrics.guard.js';
+import { ApiMetricsAuth } from '../openapi/security.js';
 import { TAGS } from '../openapi/tags.js';
 import { StatusView } from './monitoring.schema.js';
 import { MonitoringService } from './monitoring.service.js';
@@ -8,6 +10,8 @@ import type { HeraldStatus } from './status.js';
 /** `GET /status`: the JSON snapshot of API.md. */
 @Controller('status')
 @ApiTags(TAGS.operations)
+@UseGuards(MetricsGuard)
+@ApiMetricsAuth()
 export class StatusController {
   constructor(private readonly monitoring: MonitoringService) {}
 
@@ -17,7 +21,8 @@ export class StatusController {
     operationId: 'getStatus',
     summary: 'A JSON snapshot of connections, memory (with leak detection), throughput and firing alerts',
     description:
-      'Unauthenticated, like `/metrics`: keep it off the public internet (it lists the busiest client IPs). ' +
+      'Open unless METRICS_TOKEN is set (then Bearer that token), like `/metrics`; keep it off the public ' +
+      'internet either way (it lists the busiest client IPs). ' +
       'Rates and percentiles are as of the last monitoring snapshot (SNAPSHOT_INTERVAL_MS).',
   })
   @ApiOkResponse({

@@ -55,11 +55,17 @@ export interface HeraldStatus {
       windowMs: number;
       /** `collections`: fitted to heap readings right after full garbage collections; `snapshots`: to each sub-window's lowest snapshot. */
       basis: 'collections' | 'snapshots';
+      /** `warm-up` (first window, not judged), `clear`, `growing` (not yet for half a window), `suspected`. */
+      phase: 'warm-up' | 'clear' | 'growing' | 'suspected';
+      /** Load terms the heap floor was fitted to besides time (those that varied in the window). */
+      explainedBy: ('streams' | 'retainedBytes')[];
       /** When the current suspicion began (ISO 8601), null while clear. */
       suspectedSince: string | null;
     };
     /** Heap floor above the idle floor, per open stream; null with none open. */
     bytesPerConnection: number | null;
+    /** The same estimate with its spread; null below 100 open streams, where it would be mostly noise. */
+    streamCost: { bytes: number; low: number; high: number; streams: number } | null;
   };
   throughput: {
     /** Events published per second over the last snapshot interval. */
@@ -73,6 +79,8 @@ export interface HeraldStatus {
     /** Event-loop delay over the last snapshot interval. */
     eventLoopDelayMs: Percentiles;
     historyEvents: number;
+    /** Encoded bytes of history held in this process (null when history lives in Redis). */
+    historyBytes: number | null;
   };
   alerts: { active: ActiveAlert[] };
 }

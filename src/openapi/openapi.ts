@@ -4,7 +4,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ALERT_WEBHOOKS } from '../alerts/alerts.schema.js';
-import { ADMIN_AUTH, PUBLISHER_AUTH, SUBSCRIBER_AUTH } from './security.js';
+import { ADMIN_AUTH, METRICS_AUTH, PUBLISHER_AUTH, SUBSCRIBER_AUTH } from './security.js';
 import { TAG_DESCRIPTIONS, TAGS } from './tags.js';
 
 /** Where the document and its UI are served. */
@@ -97,6 +97,10 @@ export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
       PUBLISHER_AUTH,
     )
     .addBearerAuth(bearer('ADMIN_TOKEN (generated and logged once at start when unset).'), ADMIN_AUTH)
+    .addBearerAuth(
+      bearer('Only when METRICS_TOKEN is set: that token, for `/metrics` and `/status` (Prometheus `authorization`).'),
+      METRICS_AUTH,
+    )
     .addBearerAuth(
       bearer(
         'Only when JWT_SECRET is set: an HS256 JWT with `topics` (allowed topics, `*` matches one segment), ' +

@@ -6,6 +6,22 @@ import { ApiErrors } from './http-error.schema.js';
 export const PUBLISHER_AUTH = 'publisher';
 export const ADMIN_AUTH = 'admin';
 export const SUBSCRIBER_AUTH = 'subscriber';
+export const METRICS_AUTH = 'metrics';
+
+/** Open unless METRICS_TOKEN is set; then `Authorization: Bearer <METRICS_TOKEN>`, else 401. */
+export function ApiMetricsAuth(): MethodDecorator & ClassDecorator {
+  return applyDecorators(
+    // `{}`: anonymous access, the default (METRICS_TOKEN unset).
+    ApiSecurity({}),
+    ApiBearerAuth(METRICS_AUTH),
+    ApiErrors({
+      401: {
+        description: 'METRICS_TOKEN is set and the request does not carry it.',
+        examples: { missing: 'a valid metrics token is required (Authorization: Bearer <METRICS_TOKEN>)' },
+      },
+    }),
+  );
+}
 
 /** `Authorization: Bearer <ADMIN_TOKEN>`; anything else is 401. */
 export function ApiAdminAuth(): MethodDecorator & ClassDecorator {
