@@ -62,6 +62,8 @@ function portRefuses(port: number): Promise<boolean> {
 
 describe('npm start (scripts/start.mjs) on a copy of the repository', () => {
   let work: string;
+  /** When the copy's outputs were stamped: every source is older. */
+  let outputsAt: number;
   const started: ChildProcess[] = [];
 
   async function npmStart(timeoutMs = 30_000): Promise<NpmStart> {
@@ -106,8 +108,8 @@ describe('npm start (scripts/start.mjs) on a copy of the repository', () => {
     for (const entry of [...COPIED, ...CONFIGS]) cpSync(join(ROOT, entry), join(work, entry), { recursive: true });
     symlinkSync(join(ROOT, 'node_modules'), join(work, 'node_modules'));
     // The copy's build is current: every output newer than every source.
-    const later = new Date(Date.now() + 2_000);
-    for (const output of OUTPUTS) utimesSync(join(work, output), later, later);
+    outputsAt = Date.now() + 2_000;
+    for (const output of OUTPUTS) utimesSync(join(work, output), new Date(outputsAt), new Date(outputsAt));
   });
 
   afterAll(() => {
@@ -137,8 +139,10 @@ describe('npm start (scripts/start.mjs) on a copy of the repository', () => {
   }, 60_000);
 
   it('a source newer than the build: builds, then starts; a Ctrl-C (SIGINT to the group) drains once and exits 0', async () => {
-    const later = new Date(Date.now() + 10_000);
-    utimesSync(join(work, 'src', 'main.ts'), later, later);
+    // Newer than the outputs but not in the future: a build then writes outputs newer than it.
+    const newer = outputsAt + 1_000;
+    while (Date.now() <= newer) await new Promise((resolve) => setTimeout(resolve, 100));
+    utimesSync(join(work, 'src', 'main.ts'), new Date(newer), new Date(newer));
     const run = await npmStart(240_000);
     expect(run.stderr).toContain('herald: src/main.ts is newer than the build: building (npm run build)');
     const server = Number(run.listening.pid);

@@ -131,7 +131,7 @@ export interface paths {
         };
         /**
          * A JSON snapshot of connections, memory (with leak detection), throughput and firing alerts
-         * @description Unauthenticated, like `/metrics`: keep it off the public internet (it lists the busiest client IPs). Rates and percentiles are as of the last monitoring snapshot (SNAPSHOT_INTERVAL_MS).
+         * @description Open unless METRICS_TOKEN is set (then Bearer that token), like `/metrics`; keep it off the public internet either way (it lists the busiest client IPs). Rates and percentiles are as of the last monitoring snapshot (SNAPSHOT_INTERVAL_MS).
          */
         get: operations["getStatus"];
         put?: never;
@@ -442,7 +442,7 @@ export interface paths {
         };
         /**
          * Prometheus metrics (text exposition format)
-         * @description `herald_*` (connections active/opened/closed/refused by reason, events published, deliveries, delivery bytes and latency, capacity ratio, leak suspected, alert notifications) plus the default `process_*` and `nodejs_*`. Passes `promtool check metrics`. Unauthenticated: scrape it from inside your network.
+         * @description `herald_*` (connections active/opened/closed/refused by reason, events published, deliveries, delivery bytes and latency, capacity ratio, leak suspected, alert notifications) plus the default `process_*` and `nodejs_*`. Passes `promtool check metrics`. Open unless METRICS_TOKEN is set (then Bearer that token); either way scrape it from inside your network, never through the public proxy.
          */
         get: operations["getMetrics"];
         put?: never;
@@ -995,11 +995,46 @@ export interface components {
              */
             basis: "collections" | "snapshots";
             /**
+             * @description `warm-up`: the first leak window after start, not judged; `growing`: the window shows unexplained growth, not yet for half a window; `suspected` once it has.
+             * @example clear
+             * @enum {string}
+             */
+            phase: "warm-up" | "clear" | "growing" | "suspected";
+            /**
+             * @description Load terms the heap floor was fitted to besides time (those that varied in the window).
+             * @example [
+             *       "streams"
+             *     ]
+             */
+            explainedBy: ("streams" | "retainedBytes")[];
+            /**
              * Format: date-time
              * @description When the current suspicion began.
              * @example null
              */
             suspectedSince: string | null;
+        };
+        StreamCost: {
+            /**
+             * @description From the lowest recent heap floor.
+             * @example 5200
+             */
+            bytes: number;
+            /**
+             * @description The estimate from the lowest of the last few snapshots.
+             * @example 5200
+             */
+            low: number;
+            /**
+             * @description The estimate from the highest of the last few snapshots.
+             * @example 7900
+             */
+            high: number;
+            /**
+             * @description Open streams it is based on.
+             * @example 2000
+             */
+            streams: number;
         };
         StatusMemory: {
             /** @description process.memoryUsage() at the last snapshot, bytes. */
@@ -1014,6 +1049,8 @@ export interface components {
              * @example 5200
              */
             bytesPerConnection: number | null;
+            /** @description The per-stream estimate with its spread; null below 100 open streams, where it is mostly noise. */
+            streamCost: components["schemas"]["StreamCost"] | null;
         };
         StatusThroughput: {
             /**
@@ -1039,6 +1076,11 @@ export interface components {
              * @example 30000
              */
             historyEvents: number;
+            /**
+             * @description Encoded bytes of the history held in this process; null when history lives in Redis.
+             * @example 9400000
+             */
+            historyBytes: number | null;
         };
         /** @description One firing alert. */
         ActiveAlertView: {
@@ -2174,6 +2216,15 @@ export interface operations {
                     "application/json": components["schemas"]["Status"];
                 };
             };
+            /** @description METRICS_TOKEN is set and the request does not carry it. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HttpErrorBody"];
+                };
+            };
         };
     };
     getDashboard: {
@@ -3292,6 +3343,15 @@ export interface operations {
                      *     herald_connections_active 4213
                      */
                     "text/plain": string;
+                };
+            };
+            /** @description METRICS_TOKEN is set and the request does not carry it. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HttpErrorBody"];
                 };
             };
         };
