@@ -108,6 +108,8 @@ export class EventsController {
       format: params.format,
       cursor: params.cursor,
       lastEventId: params.lastEventId,
+      latest: params.latest,
+      conflate: params.conflate,
     };
     return new Observable<EncodedFrame>((subscriber) => {
       const subscription = this.registry.openSubscription(init, stream, subscriber);
