@@ -182,10 +182,13 @@ describe('conflate=1 under a steady 200 events/s (the real process, 60 s)', () =
     // ~1 KB/s: paused whenever it has read more than 1 KB per second since it opened (a read takes one chunk).
     const openedAt = Date.now();
     let received = 0;
-    throttled.socket.on('data', (chunk: Buffer) => (received += chunk.length));
+    const overBudget = (): boolean => received > ((Date.now() - openedAt) / 1000) * 1024;
+    throttled.socket.on('data', (chunk: Buffer) => {
+      received += chunk.length;
+      if (overBudget()) throttled.socket.pause();
+    });
     const throttle = setInterval(() => {
-      if (received > ((Date.now() - openedAt) / 1000) * 1024) throttled.socket.pause();
-      else throttled.socket.resume();
+      if (!overBudget()) throttled.socket.resume();
     }, 50);
     await sleep(500);
     const rssBefore = herald.rss();

@@ -131,7 +131,7 @@ export interface paths {
         };
         /**
          * A JSON snapshot of connections, memory (with leak detection), throughput and firing alerts
-         * @description Unauthenticated, like `/metrics`: keep it off the public internet (it lists the busiest client IPs). Rates and percentiles are as of the last monitoring snapshot (SNAPSHOT_INTERVAL_MS).
+         * @description Open unless METRICS_TOKEN is set (then Bearer that token), like `/metrics`; keep it off the public internet either way (it lists the busiest client IPs). Rates and percentiles are as of the last monitoring snapshot (SNAPSHOT_INTERVAL_MS).
          */
         get: operations["getStatus"];
         put?: never;
@@ -442,7 +442,7 @@ export interface paths {
         };
         /**
          * Prometheus metrics (text exposition format)
-         * @description `herald_*` (connections active/opened/closed/refused by reason, events published, deliveries, delivery bytes and latency, capacity ratio, leak suspected, alert notifications) plus the default `process_*` and `nodejs_*`. Passes `promtool check metrics`. Unauthenticated: scrape it from inside your network.
+         * @description `herald_*` (connections active/opened/closed/refused by reason, events published, deliveries, delivery bytes and latency, capacity ratio, leak suspected, alert notifications) plus the default `process_*` and `nodejs_*`. Passes `promtool check metrics`. Open unless METRICS_TOKEN is set (then Bearer that token); either way scrape it from inside your network, never through the public proxy.
          */
         get: operations["getMetrics"];
         put?: never;
@@ -995,11 +995,46 @@ export interface components {
              */
             basis: "collections" | "snapshots";
             /**
+             * @description `warm-up`: the first leak window after start, not judged; `growing`: the window shows unexplained growth, not yet for half a window; `suspected` once it has.
+             * @example clear
+             * @enum {string}
+             */
+            phase: "warm-up" | "clear" | "growing" | "suspected";
+            /**
+             * @description Load terms the heap floor was fitted to besides time (those that varied in the window).
+             * @example [
+             *       "streams"
+             *     ]
+             */
+            explainedBy: ("streams" | "retainedBytes")[];
+            /**
              * Format: date-time
              * @description When the current suspicion began.
              * @example null
              */
             suspectedSince: string | null;
+        };
+        StreamCost: {
+            /**
+             * @description From the lowest recent heap floor.
+             * @example 5200
+             */
+            bytes: number;
+            /**
+             * @description The estimate from the lowest of the last few snapshots.
+             * @example 5200
+             */
+            low: number;
+            /**
+             * @description The estimate from the highest of the last few snapshots.
+             * @example 7900
+             */
+            high: number;
+            /**
+             * @description Open streams it is based on.
+             * @example 2000
+             */
+            streams: number;
         };
         StatusMemory: {
             /** @description process.memoryUsage() at the last snapshot, bytes. */
@@ -1014,6 +1049,8 @@ export interface components {
              * @example 5200
              */
             bytesPerConnection: number | null;
+            /** @description The per-stream estimate with its spread; null below 100 open streams, where it is mostly noise. */
+            streamCost: components["schemas"]["StreamCost"] | null;
         };
         StatusThroughput: {
             /**
@@ -1039,6 +1076,11 @@ export interface components {
              * @example 30000
              */
             historyEvents: number;
+            /**
+             * @description Encoded bytes of the history held in this process; null when history lives in Redis.
+             * @example 9400000
+             */
+            historyBytes: number | null;
         };
         /** @description One firing alert. */
         ActiveAlertView: {
@@ -1713,12 +1755,16 @@ export interface operations {
     subscribe: {
         parameters: {
             query: {
+                /** @description `1`: when the stream falls behind, only the newest pending event per topic is sent once the socket drains (never cut as a slow consumer); ids still only increase. */
+                conflate?: "0" | "1";
                 /** @description `raw`: `data:` is the payload. `envelope`: `data:` is `{"topic","type","data","ts"}` (StreamEnvelope). */
                 format?: "raw" | "envelope";
                 /** @description A topic to subscribe to; repeat the parameter for more (1–64 topics). */
                 topic: string[];
                 /** @description Resume after this event id, for clients that cannot set headers (`Last-Event-ID` wins). An id that is unknown or older than the retained history is answered with a reset, not an error. */
                 lastEventId?: string;
+                /** @description `latest`: first the newest retained event of each topic that has one, in id order, then live. A resuming `Last-Event-ID` wins; after a reset the newest events follow it. */
+                since?: "latest";
                 /** @description The subscriber JWT, for clients that cannot set headers (only when JWT_SECRET is set). */
                 access_token?: string;
             };
@@ -1760,7 +1806,7 @@ export interface operations {
                     "text/event-stream": string;
                 };
             };
-            /** @description A bad topic, too many topics, a bad `format`, or a query parameter given twice. */
+            /** @description A bad topic, too many topics, a bad `format`, `since` or `conflate`, or a query parameter given twice. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1926,6 +1972,8 @@ export interface operations {
                 topic: string[];
                 /** @description Resume after this event id, for clients that cannot set headers (`Last-Event-ID` wins). An id that is unknown or older than the retained history is answered with a reset, not an error. */
                 lastEventId?: string;
+                /** @description `latest`: first the newest retained event of each topic that has one, in id order, then live. A resuming `Last-Event-ID` wins; after a reset the newest events follow it. */
+                since?: "latest";
                 /** @description The subscriber JWT, for clients that cannot set headers (only when JWT_SECRET is set). */
                 access_token?: string;
             };
@@ -1947,7 +1995,7 @@ export interface operations {
                     "application/json": components["schemas"]["PollResult"];
                 };
             };
-            /** @description A bad topic, too many topics, a bad `timeout`, or a query parameter given twice. */
+            /** @description A bad topic, too many topics, a bad `timeout` or `since`, or a query parameter given twice. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -2172,6 +2220,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Status"];
+                };
+            };
+            /** @description METRICS_TOKEN is set and the request does not carry it. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HttpErrorBody"];
                 };
             };
         };
@@ -3292,6 +3349,15 @@ export interface operations {
                      *     herald_connections_active 4213
                      */
                     "text/plain": string;
+                };
+            };
+            /** @description METRICS_TOKEN is set and the request does not carry it. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HttpErrorBody"];
                 };
             };
         };
