@@ -182,7 +182,8 @@ describe('conflate=1 under a steady 200 events/s (the real process, 60 s)', () =
     // ~1 KB/s: paused whenever it has read more than 1 KB per second since it opened (a read takes one chunk).
     const openedAt = Date.now();
     let received = 0;
-    const overBudget = (): boolean => received > ((Date.now() - openedAt) / 1000) * 1024;
+    let throttling = true;
+    const overBudget = (): boolean => throttling && received > ((Date.now() - openedAt) / 1000) * 1024;
     throttled.socket.on('data', (chunk: Buffer) => {
       received += chunk.length;
       if (overBudget()) throttled.socket.pause();
@@ -220,6 +221,7 @@ describe('conflate=1 under a steady 200 events/s (the real process, 60 s)', () =
     }
     const receivedDuringBurst = throttled.events.length;
     expect(throttled.closed).toBe(false);
+    throttling = false;
     clearInterval(throttle);
     throttled.socket.resume();
     await eventually(() => throttled.events.at(-1)?.id === last, 30_000, 'the last event on the throttled stream');
