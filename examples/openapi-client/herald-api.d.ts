@@ -1755,12 +1755,16 @@ export interface operations {
     subscribe: {
         parameters: {
             query: {
+                /** @description `1`: when the stream falls behind, only the newest pending event per topic is sent once the socket drains (never cut as a slow consumer); ids still only increase. */
+                conflate?: "0" | "1";
                 /** @description `raw`: `data:` is the payload. `envelope`: `data:` is `{"topic","type","data","ts"}` (StreamEnvelope). */
                 format?: "raw" | "envelope";
                 /** @description A topic to subscribe to; repeat the parameter for more (1–64 topics). */
                 topic: string[];
                 /** @description Resume after this event id, for clients that cannot set headers (`Last-Event-ID` wins). An id that is unknown or older than the retained history is answered with a reset, not an error. */
                 lastEventId?: string;
+                /** @description `latest`: first the newest retained event of each topic that has one, in id order, then live. A resuming `Last-Event-ID` wins; after a reset the newest events follow it. */
+                since?: "latest";
                 /** @description The subscriber JWT, for clients that cannot set headers (only when JWT_SECRET is set). */
                 access_token?: string;
             };
@@ -1802,7 +1806,7 @@ export interface operations {
                     "text/event-stream": string;
                 };
             };
-            /** @description A bad topic, too many topics, a bad `format`, or a query parameter given twice. */
+            /** @description A bad topic, too many topics, a bad `format`, `since` or `conflate`, or a query parameter given twice. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -1968,6 +1972,8 @@ export interface operations {
                 topic: string[];
                 /** @description Resume after this event id, for clients that cannot set headers (`Last-Event-ID` wins). An id that is unknown or older than the retained history is answered with a reset, not an error. */
                 lastEventId?: string;
+                /** @description `latest`: first the newest retained event of each topic that has one, in id order, then live. A resuming `Last-Event-ID` wins; after a reset the newest events follow it. */
+                since?: "latest";
                 /** @description The subscriber JWT, for clients that cannot set headers (only when JWT_SECRET is set). */
                 access_token?: string;
             };
@@ -1989,7 +1995,7 @@ export interface operations {
                     "application/json": components["schemas"]["PollResult"];
                 };
             };
-            /** @description A bad topic, too many topics, a bad `timeout`, or a query parameter given twice. */
+            /** @description A bad topic, too many topics, a bad `timeout` or `since`, or a query parameter given twice. */
             400: {
                 headers: {
                     [name: string]: unknown;

@@ -79,6 +79,12 @@ export interface EventBroker {
   /** Events after `cursor` on `topics`; `cursor` null means "from now": no events, no reset. */
   replay(topics: readonly string[], cursor: EventCursor | null): Promise<ReplayResult>;
   /**
+   * The newest retained event of each topic that has one, in id order, with
+   * the head read in the same atomic step: every later event on these topics
+   * has a seq above `headSeq` (`since=latest`; `reset` is always false).
+   */
+  latest(topics: readonly string[]): Promise<ReplayResult>;
+  /**
    * The live feed: every event published anywhere, once per process, in id
    * order. `onLoss` hears, in feed order, where the feed skipped history it
    * could not recover (never for the memory broker).

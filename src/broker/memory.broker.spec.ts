@@ -67,6 +67,17 @@ describe('MemoryBroker', () => {
     expect(result).toMatchObject({ events: [], reset: false, headSeq: 1 });
   });
 
+  it('latest: the newest retained event of each asked topic that has one, in id order, with the head', async () => {
+    jest.useFakeTimers({ now: 1_000_000 });
+    subject = broker({ HISTORY_TTL_MS: '1000' });
+    await subject.publish(['a', 'b', 'a', 'c'].map((topic, i) => ({ topic, type: 'message', data: i })));
+    expect(await subject.latest(['c', 'a', 'b', 'none'])).toMatchObject({ reset: false, headSeq: 4 });
+    expect(seqs((await subject.latest(['c', 'a', 'b', 'none'])).events)).toEqual([2, 3, 4]);
+    // Past the TTL nothing is retained, so nothing is the latest.
+    jest.setSystemTime(1_001_001);
+    expect((await subject.latest(['a', 'b', 'c'])).events).toEqual([]);
+  });
+
   it('resets for another epoch, a seq ahead of head, or garbage', async () => {
     subject = broker();
     await subject.publish([{ topic: 'a', type: 'message', data: 1 }]);

@@ -97,6 +97,25 @@ export class MemoryBroker implements EventBroker, OnModuleDestroy {
     return Promise.resolve(result);
   }
 
+  latest(topics: readonly string[]): Promise<ReplayResult> {
+    const cutoff = Date.now() - this.config.historyTtlMs;
+    const events: HeraldEvent[] = [];
+    for (const topic of topics) {
+      const history = this.topics.get(topic);
+      if (!history) continue;
+      this.expire(history, cutoff);
+      const newest = history.newest();
+      if (newest) events.push(newest);
+    }
+    events.sort((a, b) => a.seq - b.seq);
+    return Promise.resolve({
+      events,
+      reset: false,
+      head: formatEventId(this.currentEpoch, this.seq),
+      headSeq: this.seq,
+    });
+  }
+
   onLive(listener: LiveListener): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);

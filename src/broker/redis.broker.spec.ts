@@ -153,6 +153,31 @@ describeWith(available, `Redis at ${REDIS_URL}`)('RedisBroker (real Redis)', () 
     expect(await a.replay(['a'], null)).toMatchObject({ events: [], reset: false, headSeq: event.seq });
   });
 
+  it('latest: the newest event of each asked topic, on either instance, in id order, with the head', async () => {
+    const prefix = newPrefix();
+    const a = await broker(prefix);
+    const events = await a.publish(['a', 'b', 'a', 'c'].map((topic, i) => ({ topic, type: 't', data: { i } })));
+    const b = await broker(prefix);
+    const result = await b.latest(['c', 'a', 'b', 'none']);
+    expect(result).toMatchObject({ reset: false, headSeq: events[3].seq, head: events[3].id });
+    expect(result.events.map((event) => [event.id, event.topic, event.type, event.data])).toEqual(
+      [1, 2, 3].map((i) => [events[i].id, events[i].topic, 't', { i }]),
+    );
+    expect((await a.latest(['none'])).events).toEqual([]);
+  });
+
+  it('latest on a fresh prefix (no head yet): no events and a head, not an error', async () => {
+    const a = await broker(newPrefix());
+    expect(await a.latest(['a'])).toMatchObject({ events: [], reset: false, headSeq: 0 });
+  });
+
+  it('latest leaves out an event past HISTORY_TTL_MS that Redis still holds', async () => {
+    const a = await broker(newPrefix(), { HISTORY_TTL_MS: '1000' });
+    await a.publish(one('a', 'old'));
+    await sleep(1_200);
+    expect((await a.latest(['a'])).events).toEqual([]);
+  });
+
   it('resets for another epoch, a seq ahead of head, or garbage', async () => {
     const a = await broker(newPrefix());
     const [event] = await a.publish(one('a', 1));

@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import { Redis, type RedisOptions } from 'ioredis';
-import { formatEventId, newEpoch, type EventCursor } from '@herald/sse';
+import { formatEventId, newEpoch, parseEventId, type EventCursor } from '@herald/sse';
 import { HERALD_CONFIG, type HeraldConfig } from '../config/herald-config.js';
 import {
   BROKER_TRANSITIONS,
@@ -294,19 +294,65 @@ export class RedisBroker implements EventBroker, OnModuleInit, OnApplicationShut
     const headSeq = asNumber(reply[1]);
     const reset = asNumber(reply[2]) === 1;
     this.held = asNumber(reply[3]);
-    this.noteHead(epoch, headSeq);
-    if (this.feedEpoch === undefined) {
-      const hint = this.baselineHint;
-      if (!hint || hint.epoch !== epoch || hint.seq > headSeq) this.baselineHint = { epoch, seq: headSeq };
-    }
-    if (epoch !== this.replayHead.epoch) this.replayHead = { epoch, seq: headSeq };
-    else if (headSeq > this.replayHead.seq) this.replayHead.seq = headSeq;
+    this.handedOut(epoch, headSeq);
     const result: ReplayResult = { events: [], reset, head: formatEventId(epoch, headSeq), headSeq };
     if (reset || cursor === null) return result;
     result.events = mergeBySeq(
       topics.map((topic, i) => asEntries(reply[4 + i]).map((entry) => entryEvent(epoch, topic, entry))),
     );
     return result;
+  }
+
+  /**
+   * One MULTI (atomic, one round trip): the head, the Redis clock and the
+   * newest entry of each topic. Read-only; when the head is missing or in
+   * another epoch than this process knows, a replay read settles it first.
+   */
+  async latest(topics: readonly string[]): Promise<ReplayResult> {
+    let epoch = this.epoch();
+    for (let attempt = 0; ; attempt++) {
+      const command = this.command;
+      if (!command || !this.connected) throw new BrokerUnavailableError('redis is unreachable');
+      const base = `${this.config.redisKeyPrefix}${epoch}:t:`;
+      const multi = command.multi().hmget(this.headKey, 'epoch', 'seq').time();
+      for (const topic of topics) multi.xrevrange(base + topic, '+', '-', 'COUNT', 1);
+      let replies: [Error | null, unknown][] | null;
+      try {
+        replies = await multi.exec();
+      } catch (error) {
+        throw this.unavailable('latest', error);
+      }
+      if (!replies || replies.some(([error]) => error !== null)) {
+        throw this.unavailable('latest', replies?.find(([error]) => error !== null)?.[0] ?? 'transaction aborted');
+      }
+      const [headEpoch, headSeqText] = asArray(replies[0][1]) as (string | null)[];
+      if (headEpoch !== epoch || headSeqText === null) {
+        // The head is new to this process (or gone): the replay script reads or re-creates it.
+        if (attempt > 0) throw this.unavailable('latest', 'the epoch changed during the read');
+        epoch = parseEventId((await this.replay(topics, null)).head)?.epoch ?? epoch;
+        continue;
+      }
+      const headSeq = Number(headSeqText);
+      const [seconds, micros] = (asArray(replies[1][1]) as string[]).map(Number);
+      const cutoff = seconds * 1000 + Math.floor(micros / 1000) - this.config.historyTtlMs;
+      this.noteHead(epoch, headSeq);
+      this.handedOut(epoch, headSeq);
+      const events = topics
+        .flatMap((topic, i) => asEntries(replies[2 + i][1]).map((entry) => entryEvent(epoch, topic, entry)))
+        .filter((event) => event.ts >= cutoff)
+        .sort((a, b) => a.seq - b.seq);
+      return { events, reset: false, head: formatEventId(epoch, headSeq), headSeq };
+    }
+  }
+
+  /** A head handed to streams: the live feed must not start (or restart) below it. */
+  private handedOut(epoch: string, headSeq: number): void {
+    if (this.feedEpoch === undefined) {
+      const hint = this.baselineHint;
+      if (!hint || hint.epoch !== epoch || hint.seq > headSeq) this.baselineHint = { epoch, seq: headSeq };
+    }
+    if (epoch !== this.replayHead.epoch) this.replayHead = { epoch, seq: headSeq };
+    else if (headSeq > this.replayHead.seq) this.replayHead.seq = headSeq;
   }
 
   /** Runs a script by its SHA, loading it once when Redis does not know it (start, restart, SCRIPT FLUSH). */

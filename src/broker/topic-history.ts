@@ -44,6 +44,11 @@ export class TopicHistory {
     return out;
   }
 
+  /** The newest retained event, if any. */
+  newest(): HeraldEvent | undefined {
+    return this.size === 0 ? undefined : this.at(this.size - 1);
+  }
+
   private at(index: number): HeraldEvent {
     return this.ring[(this.start + index) % this.ring.length] as HeraldEvent;
   }

@@ -124,6 +124,12 @@ export class HeraldMetrics {
     scraped('herald_delivery_bytes_total', 'Event bytes written to subscriber streams.', 'counter', () => [
       { value: counters.deliveryBytes, labels: {} },
     ]);
+    scraped(
+      'herald_conflated_events_total',
+      'Events conflated streams (conflate=1) skipped for a newer one of the same topic.',
+      'counter',
+      () => [{ value: counters.conflated, labels: {} }],
+    );
     scraped('herald_delivery_latency_seconds', 'Publish to socket write, per live delivery.', 'histogram', () =>
       histogramSamples(
         'herald_delivery_latency_seconds',

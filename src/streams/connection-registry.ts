@@ -161,6 +161,14 @@ export class ConnectionRegistry implements SubscriptionHost, OnModuleInit, OnMod
     return this.broker.replay(topics, cursor);
   }
 
+  latest(topics: readonly string[]): Promise<ReplayResult> {
+    return this.broker.latest(topics);
+  }
+
+  onConflated(count: number): void {
+    this.counters.conflated += count;
+  }
+
   get(id: string): Subscription | undefined {
     return this.subscriptions.get(id);
   }

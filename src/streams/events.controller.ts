@@ -62,12 +62,26 @@ export class EventsController {
       '`raw`: `data:` is the payload. `envelope`: `data:` is `{"topic","type","data","ts"}` (StreamEnvelope).',
     schema: { type: 'string', enum: ['raw', 'envelope'], default: 'raw', example: 'raw' },
   })
+  @ApiQuery({
+    name: 'conflate',
+    required: false,
+    description:
+      '`1`: when the stream falls behind, only the newest pending event per topic is sent once the socket ' +
+      'drains (never cut as a slow consumer); ids still only increase.',
+    schema: { type: 'string', enum: ['0', '1'], default: '0', example: '1' },
+  })
   @ApiHeader(LAST_EVENT_ID_HEADER)
   @ApiEventStreamResponse()
   @ApiErrors({
     400: {
-      description: 'A bad topic, too many topics, a bad `format`, or a query parameter given twice.',
-      examples: { ...BAD_SUBSCRIBE_EXAMPLES, badFormat: 'invalid format "xml": raw or envelope' },
+      description:
+        'A bad topic, too many topics, a bad `format`, `since` or `conflate`, or a query parameter given twice.',
+      examples: {
+        ...BAD_SUBSCRIBE_EXAMPLES,
+        badFormat: 'invalid format "xml": raw or envelope',
+        badSince: 'invalid since "earliest": only "latest"',
+        badConflate: 'invalid conflate "yes": 0 or 1',
+      },
     },
     406: {
       description: 'The `Accept` header is present and allows neither `text/event-stream`, `text/*` nor `*/*`.',
@@ -108,6 +122,8 @@ export class EventsController {
       format: params.format,
       cursor: params.cursor,
       lastEventId: params.lastEventId,
+      latest: params.latest,
+      conflate: params.conflate,
     };
     return new Observable<EncodedFrame>((subscriber) => {
       const subscription = this.registry.openSubscription(init, stream, subscriber);
@@ -166,7 +182,7 @@ export class EventsController {
   })
   @ApiErrors({
     400: {
-      description: 'A bad topic, too many topics, a bad `timeout`, or a query parameter given twice.',
+      description: 'A bad topic, too many topics, a bad `timeout` or `since`, or a query parameter given twice.',
       examples: { ...BAD_SUBSCRIBE_EXAMPLES, badTimeout: 'invalid timeout "90": whole seconds from 1 to 60' },
     },
     503: {

@@ -109,47 +109,64 @@ export class PollWaiter {
       req.socket.once('close', abandon);
       // The client may have left while the guards ran; then "close" has fired already.
       if (req.socket.destroyed) abandon();
-      this.broker.replay(params.topics, params.cursor).then(
-        (result) => {
-          if (done) return;
-          if (result.reset) {
+      const failed = (error: unknown): void => {
+        abandon();
+        reject(error);
+      };
+      const read =
+        params.latest && params.cursor === null
+          ? this.broker.latest(params.topics)
+          : this.broker.replay(params.topics, params.cursor);
+      read.then((result) => {
+        if (done) return;
+        if (result.reset) {
+          if (!params.latest) {
             finish({ events: [], lastEventId: result.head, reset: true });
             return;
           }
-          const afterSeq = params.cursor === null ? result.headSeq : params.cursor.seq;
-          const cursorId = params.cursor === null ? result.head : (params.lastEventId as string);
-          const answer = (events: HeraldEvent[]): boolean => {
-            const fresh = events.filter((event) => event.seq > afterSeq).slice(0, MAX_EVENTS_PER_POLL);
-            if (fresh.length === 0) return false;
-            finish({
-              events: fresh.map((event) => event.toJSON()),
-              lastEventId: fresh[fresh.length - 1].id,
-              reset: false,
-            });
-            return true;
-          };
-          const replayed = params.cursor === null ? [] : result.events;
-          const lastReplayed = replayed.length > 0 ? replayed[replayed.length - 1].seq : afterSeq;
-          if (answer([...replayed, ...early.filter((event) => event.seq > lastReplayed)])) return;
-          // Events published in the same turn arrive together; answer with all of them.
-          let batch: HeraldEvent[] = [];
-          deliver = (events) => {
-            if (batch.length === 0) setImmediate(() => answer(batch));
-            batch = batch.concat(events);
-          };
-          expire = () => finish({ events: [], lastEventId: cursorId, reset: false });
-          if (this.draining) {
-            expire();
-            return;
-          }
-          this.waiting.add(expire);
-          timer = setTimeout(expire, params.timeoutSeconds * 1000);
-        },
-        (error: unknown) => {
-          abandon();
-          reject(error);
-        },
-      );
+          // since=latest: the reset answer carries each topic's newest event; its last id is the next cursor.
+          this.broker.latest(params.topics).then(
+            (latest) =>
+              finish({
+                events: latest.events.map((event) => event.toJSON()),
+                lastEventId: latest.events.at(-1)?.id ?? latest.head,
+                reset: true,
+              }),
+            failed,
+          );
+          return;
+        }
+        const afterSeq = params.cursor === null ? result.headSeq : params.cursor.seq;
+        const cursorId = params.cursor === null ? result.head : (params.lastEventId as string);
+        const respond = (events: HeraldEvent[]): boolean => {
+          const fresh = events.slice(0, MAX_EVENTS_PER_POLL);
+          if (fresh.length === 0) return false;
+          finish({
+            events: fresh.map((event) => event.toJSON()),
+            lastEventId: fresh[fresh.length - 1].id,
+            reset: false,
+          });
+          return true;
+        };
+        const answer = (events: HeraldEvent[]): boolean => respond(events.filter((event) => event.seq > afterSeq));
+        // A cursor's replay, or since=latest's newest events (at or below the head, read with it).
+        const replayed = params.cursor === null && !params.latest ? [] : result.events;
+        const lastReplayed = replayed.length > 0 ? Math.max(afterSeq, replayed[replayed.length - 1].seq) : afterSeq;
+        if (respond([...replayed, ...early.filter((event) => event.seq > lastReplayed)])) return;
+        // Events published in the same turn arrive together; answer with all of them.
+        let batch: HeraldEvent[] = [];
+        deliver = (events) => {
+          if (batch.length === 0) setImmediate(() => answer(batch));
+          batch = batch.concat(events);
+        };
+        expire = () => finish({ events: [], lastEventId: cursorId, reset: false });
+        if (this.draining) {
+          expire();
+          return;
+        }
+        this.waiting.add(expire);
+        timer = setTimeout(expire, params.timeoutSeconds * 1000);
+      }, failed);
     });
   }
 }

@@ -26,6 +26,8 @@ export class StreamCounters {
   publishedBytes = 0;
   deliveries = 0;
   deliveryBytes = 0;
+  /** Events conflated streams dropped for a newer one of the same topic. */
+  conflated = 0;
   /** Sum of connection lifetimes of closed connections, ms, and their messages. */
   closedDurationMs = 0;
   closedMessages = 0;

@@ -346,6 +346,14 @@ export function ApiSubscribeParameters(): MethodDecorator {
       schema: { type: 'string', example: EXAMPLE_STALE_ID },
     }),
     ApiQuery({
+      name: 'since',
+      required: false,
+      description:
+        '`latest`: first the newest retained event of each topic that has one, in id order, then live. A ' +
+        'resuming `Last-Event-ID` wins; after a reset the newest events follow it.',
+      schema: { type: 'string', enum: ['latest'], example: 'latest' },
+    }),
+    ApiQuery({
       name: 'access_token',
       required: false,
       description: 'The subscriber JWT, for clients that cannot set headers (only when JWT_SECRET is set).',

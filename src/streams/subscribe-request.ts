@@ -11,6 +11,10 @@ export interface SubscribeParams {
   cursor: EventCursor | null;
   /** The id as sent, when one was sent. */
   lastEventId: string | undefined;
+  /** `since=latest`: each topic's newest retained event first (when not resuming, and after a `reset`). */
+  latest: boolean;
+  /** `conflate=1` (streams only): behind, keep the newest pending event per topic instead of every one. */
+  conflate: boolean;
   /** Long-poll only: seconds to wait. */
   timeoutSeconds: number;
 }
@@ -77,6 +81,14 @@ export function parseSubscribeRequest(req: IncomingMessage, query: Query, poll: 
   const header = req.headers['last-event-id'];
   const lastEventId =
     (typeof header === 'string' && header !== '' ? header : undefined) ?? single(query, 'lastEventId');
+  const since = single(query, 'since');
+  if (since !== undefined && since !== 'latest') {
+    throw new BadRequestException(`invalid since ${JSON.stringify(since)}: only "latest"`);
+  }
+  const conflateParam = poll ? undefined : single(query, 'conflate');
+  if (conflateParam !== undefined && conflateParam !== '0' && conflateParam !== '1') {
+    throw new BadRequestException(`invalid conflate ${JSON.stringify(conflateParam)}: 0 or 1`);
+  }
   let timeoutSeconds = 25;
   if (poll) {
     const timeout = single(query, 'timeout');
@@ -88,7 +100,15 @@ export function parseSubscribeRequest(req: IncomingMessage, query: Query, poll: 
     }
   }
   const cursor = lastEventId === undefined ? null : (parseEventId(lastEventId) ?? { epoch: '', seq: -1 });
-  return { topics, format, cursor, lastEventId, timeoutSeconds };
+  return {
+    topics,
+    format,
+    cursor,
+    lastEventId,
+    latest: since === 'latest',
+    conflate: conflateParam === '1',
+    timeoutSeconds,
+  };
 }
 
 /** Whether an `Accept` header (if any) allows an event stream. */

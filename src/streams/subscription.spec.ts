@@ -17,9 +17,19 @@ class RecordingHost implements SubscriptionHost {
   slowConsumers = new SlowConsumerPolicy(1_000);
   closed: CloseReason[] = [];
   backlogWritten = 0;
+  conflated = 0;
+  replays = 0;
   answer: ((result: ReplayResult) => void) | undefined;
+  answerLatest: ((result: ReplayResult) => void) | undefined;
   replay(): Promise<ReplayResult> {
+    this.replays++;
     return new Promise((resolve) => (this.answer = resolve));
+  }
+  latest(): Promise<ReplayResult> {
+    return new Promise((resolve) => (this.answerLatest = resolve));
+  }
+  onConflated(count: number): void {
+    this.conflated += count;
   }
   onClosed(_subscription: Subscription, reason: CloseReason): void {
     this.closed.push(reason);
@@ -55,7 +65,16 @@ class RecordingStream implements SubscriptionStream, FrameSink {
   }
 }
 
-function open(cursorSeq: number | null): { host: RecordingHost; stream: RecordingStream; sub: Subscription } {
+interface Modes {
+  latest?: boolean;
+  conflate?: boolean;
+  topics?: string[];
+}
+
+function open(
+  cursorSeq: number | null,
+  modes: Modes = {},
+): { host: RecordingHost; stream: RecordingStream; sub: Subscription } {
   const host = new RecordingHost();
   const stream = new RecordingStream();
   const cursor: EventCursor | null = cursorSeq === null ? null : { epoch: EPOCH, seq: cursorSeq };
@@ -64,10 +83,12 @@ function open(cursorSeq: number | null): { host: RecordingHost; stream: Recordin
       id: 's1',
       ip: '127.0.0.1',
       tenant: undefined,
-      topics: ['t'],
+      topics: modes.topics ?? ['t'],
       format: 'raw',
       cursor,
       lastEventId: cursorSeq === null ? undefined : formatEventId(EPOCH, cursorSeq),
+      latest: modes.latest ?? false,
+      conflate: modes.conflate ?? false,
     },
     host,
     stream,
@@ -145,6 +166,158 @@ describe('Subscription: the seam between replay and live', () => {
   });
 });
 
+const head = (seq: number): Pick<ReplayResult, 'reset' | 'head' | 'headSeq'> => ({
+  reset: false,
+  head: formatEventId(EPOCH, seq),
+  headSeq: seq,
+});
+
+describe('Subscription: since=latest', () => {
+  it('writes the newest event of each topic in id order, then live events after the head, each once', async () => {
+    const { host, stream, sub } = open(null, { latest: true, topics: ['a', 'b', 'c'] });
+    expect(host.replays).toBe(0);
+    // While the read is out: 4 (an older event of a), 6 (the newest of b, also in the read), 8 (new).
+    for (const e of [event(4, 'a'), event(6, 'b'), event(8, 'c')]) sub.deliver(e);
+    host.answerLatest!({ events: [event(5, 'a'), event(6, 'b')], ...head(7) });
+    await settle();
+    sub.deliver(event(8, 'c'));
+    sub.deliver(event(9, 'a'));
+    expect(stream.ids()).toEqual(['e1-5', 'e1-6', 'e1-8', 'e1-9']);
+    expect(sub.state).toBe('live');
+  });
+
+  it('with no retained event, nothing comes before live events, and none at or below the head', async () => {
+    const { host, stream, sub } = open(null, { latest: true });
+    sub.deliver(event(3));
+    host.answerLatest!({ events: [], ...head(3) });
+    await settle();
+    sub.deliver(event(4));
+    expect(stream.ids()).toEqual(['e1-4']);
+  });
+
+  it('a resuming cursor wins: a plain replay, no latest read', async () => {
+    const { host, stream, sub } = open(2, { latest: true });
+    host.answer!({ events: [event(3)], ...head(3) });
+    await settle();
+    sub.deliver(event(4));
+    expect(host.answerLatest).toBeUndefined();
+    expect(stream.ids()).toEqual(['e1-3', 'e1-4']);
+  });
+
+  it('after a reset: the reset frame (no id, so a reconnect before them resets again), then the newest events', async () => {
+    const { host, stream, sub } = open(99, { latest: true, topics: ['a', 'b'] });
+    host.answer!({ events: [], reset: true, head: formatEventId(EPOCH, 6), headSeq: 6 });
+    await settle();
+    sub.deliver(event(7, 'b'));
+    sub.deliver(event(8, 'a'));
+    host.answerLatest!({ events: [event(5, 'a'), event(7, 'b')], ...head(7) });
+    await settle();
+    expect(stream.frames[0]).toBe('event: reset\ndata: {"reason":"history-lost","lastEventId":"e1-99"}\n\n');
+    expect(stream.ids()).toEqual(['e1-5', 'e1-7', 'e1-8']);
+  });
+
+  it('after a reset with nothing retained, the reset frame carries the head of the latest read', async () => {
+    const { host, stream } = open(99, { latest: true });
+    host.answer!({ events: [], reset: true, head: formatEventId(EPOCH, 6), headSeq: 6 });
+    await settle();
+    host.answerLatest!({ events: [], ...head(7) });
+    await settle();
+    expect(stream.frames).toEqual([
+      'id: e1-7\nevent: reset\ndata: {"reason":"history-lost","lastEventId":"e1-99"}\n\n',
+    ]);
+  });
+});
+
+describe('Subscription: conflate=1', () => {
+  async function live(topics = ['a', 'b']): Promise<ReturnType<typeof open>> {
+    const opened = open(null, { conflate: true, topics });
+    opened.host.answer!({ events: [], ...head(0) });
+    await settle();
+    return opened;
+  }
+
+  it('behind: holds the newest event per topic, writes them in id order on drain, never cut', async () => {
+    const { host, stream, sub } = await live();
+    host.turn = 1;
+    expect(sub.deliver(event(1, 'a'))).toBeGreaterThan(0);
+    stream.unsentBytes = host.slowConsumers.conflateAboveBytes + 1;
+    host.turn = 2;
+    for (const [seq, topic] of [
+      [2, 'a'],
+      [3, 'b'],
+      [4, 'a'],
+      [5, 'b'],
+      [6, 'b'],
+    ] as const) {
+      expect(sub.deliver(event(seq, topic))).toBe(0);
+      host.turn++;
+    }
+    expect(sub.state).toBe('conflating');
+    expect(host.closed).toEqual([]);
+    expect(host.conflated).toBe(3); // 2 and 3, 5 replaced by 4, 5, 6
+    stream.unsentBytes = 0;
+    stream.drained!();
+    expect(stream.ids()).toEqual(['e1-1', 'e1-4', 'e1-6']);
+    expect(host.backlogWritten).toBe(2);
+    sub.deliver(event(7, 'a'));
+    expect(stream.ids().at(-1)).toBe('e1-7');
+    expect(sub.state).toBe('live');
+  });
+
+  it('a stream that keeps up gets every event, and one without conflate=1 is cut where a conflated one holds', async () => {
+    const { host, stream, sub } = await live(['a']);
+    for (let seq = 1; seq <= 5; seq++) {
+      host.turn++;
+      sub.deliver(event(seq, 'a'));
+    }
+    expect(stream.ids()).toEqual(['e1-1', 'e1-2', 'e1-3', 'e1-4', 'e1-5']);
+    expect(host.conflated).toBe(0);
+    // 5,000 unsent: past a 1,000-byte MAX_QUEUE_BYTES, below the conflation mark.
+    const plain = open(null);
+    plain.host.answer!({ events: [], ...head(0) });
+    await settle();
+    for (const opened of [plain, { host, stream, sub }]) {
+      opened.stream.unsentBytes = 5_000;
+      opened.host.turn++;
+      opened.sub.deliver(event(6, 'a'));
+    }
+    expect(plain.host.closed).toEqual(['slow-consumer']);
+    expect(host.closed).toEqual([]);
+    expect(stream.ids().at(-1)).toBe('e1-6');
+  });
+
+  it('a loss while conflating: the held events first, then the reset, then live', async () => {
+    const { host, stream, sub } = await live(['a']);
+    stream.unsentBytes = host.slowConsumers.conflateAboveBytes + 1;
+    host.turn++;
+    sub.deliver(event(1, 'a'));
+    sub.lose({ epoch: EPOCH, seq: 3, topics: ['a'] });
+    expect(stream.drained).toBeUndefined();
+    expect(stream.ids()).toEqual(['e1-1']);
+    expect(stream.frames.at(-1)).toMatch(/^id: e1-3\nevent: reset\n/);
+    expect(sub.state).toBe('live');
+  });
+
+  it('catching up: too many live events held compacts them to the newest per topic instead of a cut', async () => {
+    const { host, stream, sub } = open(0, { conflate: true, topics: ['a', 'b'] });
+    const big = (seq: number, topic: string): HeraldEvent =>
+      new HeraldEvent(`e1-${seq}`, seq, topic, 'message', 'x'.repeat(400), 0);
+    for (const [seq, topic] of [
+      [2, 'a'],
+      [3, 'b'],
+      [4, 'a'],
+      [5, 'a'],
+    ] as const)
+      sub.deliver(big(seq, topic));
+    // The third pushed the held bytes past 1,000: 2 went (4 is newer on a), 5 came after the compaction.
+    expect(host.closed).toEqual([]);
+    expect(host.conflated).toBe(1);
+    host.answer!({ events: [big(1, 'a')], ...head(1) });
+    await settle();
+    expect(stream.ids()).toEqual(['e1-1', 'e1-3', 'e1-4', 'e1-5']);
+  });
+});
+
 describe('Subscription: slow consumers', () => {
   it('live: cut when bytes are still unsent at the start of a later turn, not for a burst within one turn', async () => {
     const { host, stream, sub } = open(null);
@@ -195,7 +368,7 @@ describe('SlowConsumerPolicy', () => {
     [0, 1, true],
   ])('bound %i, %i unsent at the start of a turn → slow: %s', (bound, unsent, slow) => {
     const policy = new SlowConsumerPolicy(bound);
-    const mark = { turn: -1, unsentAtTurnStart: 0 };
+    const mark = { turn: -1, unsentAtTurnStart: 0, unsentLimit: policy.liveLimit(false) };
     expect(policy.behind(mark, 1, unsent)).toBe(slow);
     // Within the same turn what counts is still the queue at its start.
     expect(policy.behind(mark, 1, 0)).toBe(slow);

@@ -15,6 +15,10 @@ export interface SubscriptionInit {
   cursor: EventCursor | null;
   /** The `Last-Event-ID` as the client sent it (echoed in `reset`). */
   lastEventId: string | undefined;
+  /** `since=latest`: each topic's newest event first, unless the cursor resumes. */
+  latest: boolean;
+  /** `conflate=1`: when behind, hold the newest event per topic instead of being cut. */
+  conflate: boolean;
 }
 
 /** What a subscription needs from the registry that owns it. */
@@ -23,9 +27,12 @@ export interface SubscriptionHost {
   readonly turn: number;
   readonly slowConsumers: SlowConsumerPolicy;
   replay(topics: readonly string[], cursor: EventCursor | null): Promise<ReplayResult>;
+  latest(topics: readonly string[]): Promise<ReplayResult>;
   onClosed(subscription: Subscription, reason: CloseReason): void;
   /** Events written from the backlog (replay and catch-up), outside live dispatch. */
   onBacklogWritten(count: number, bytes: number): void;
+  /** Events a conflated stream dropped for a newer one of their topic. */
+  onConflated(count: number): void;
 }
 
 /** The stream writer's side a subscription uses: back-pressure, corking, and the end. */
@@ -42,7 +49,8 @@ export interface FrameSink {
   next(frame: EncodedFrame): void;
 }
 
-type State = 'catching-up' | 'live' | 'closed';
+/** `conflating`: a conflated stream fell behind and holds the newest event per topic until its socket drains. */
+type State = 'catching-up' | 'live' | 'conflating' | 'closed';
 
 /** A cut slow consumer gets this long to take its close frame, then its connection is destroyed. */
 const SLOW_CONSUMER_GRACE_MS = 2_000;
@@ -56,7 +64,13 @@ const isCloseReason = (reason: string | undefined): reason is CloseReason =>
  * slow-consumer policy); once live, each event is one frame handed to the
  * stream's Observable, which the writer puts on the socket as the event's
  * shared bytes. `lastSeq` makes the seam between replay and live exact: an
- * event at or below it has been sent already.
+ * event at or below it has been sent already. `since=latest` is a replay of
+ * each topic's newest event, read with the head in one atomic step.
+ *
+ * A conflated stream that falls behind (`unsentLimit`) leaves `live` for
+ * `conflating`: it keeps the newest event per topic and writes them, in id
+ * order, when the socket drains; streams that keep up never leave `live`, so
+ * the hot path is the same for both.
  */
 export class Subscription implements TurnMark {
   readonly id: string;
@@ -71,12 +85,17 @@ export class Subscription implements TurnMark {
   corked = false;
   turn = -1;
   unsentAtTurnStart = 0;
+  readonly unsentLimit: number;
 
   private lastSeq = 0;
   /** Id of the last event written (or the client's Last-Event-ID until then), echoed in a mid-stream reset. */
   private lastId: string | undefined;
   private readonly cursor: EventCursor | null;
   private readonly lastEventId: string | undefined;
+  private readonly latest: boolean;
+  private readonly conflate: boolean;
+  /** While conflating: the newest held event of each topic. */
+  private pending = new Map<string, HeraldEvent>();
   private backlog: (HeraldEvent | LiveLoss)[] = [];
   private backlogIndex = 0;
   private liveBacklogBytes = 0;
@@ -96,6 +115,9 @@ export class Subscription implements TurnMark {
     this.cursor = init.cursor;
     this.lastEventId = init.lastEventId;
     this.lastId = init.lastEventId;
+    this.latest = init.latest;
+    this.conflate = init.conflate;
+    this.unsentLimit = host.slowConsumers.liveLimit(init.conflate);
   }
 
   /** Bytes written to the socket that the client has not taken yet. */
@@ -105,7 +127,9 @@ export class Subscription implements TurnMark {
 
   /** Reads the replay (or finds the `reset`); live events that arrive meanwhile wait in the backlog. */
   start(): void {
-    this.host.replay(this.topics, this.cursor).then(
+    const read =
+      this.latest && this.cursor === null ? this.host.latest(this.topics) : this.host.replay(this.topics, this.cursor);
+    read.then(
       (result) => this.replayed(result),
       () => this.replayed(null),
     );
@@ -114,10 +138,17 @@ export class Subscription implements TurnMark {
   /** Offers one event; returns the frame bytes written now (0 if queued or skipped). */
   deliver(event: HeraldEvent): number {
     if (this.state === 'live') return this.write(event);
+    if (this.state === 'conflating') {
+      this.hold(event);
+      return 0;
+    }
     if (this.state === 'closed') return 0;
     this.backlog.push(event);
     this.liveBacklogBytes += event.encoded(this.format).size;
-    if (this.host.slowConsumers.backlogTooLarge(this.liveBacklogBytes)) this.close('slow-consumer');
+    if (this.host.slowConsumers.backlogTooLarge(this.liveBacklogBytes)) {
+      if (this.conflate) this.compactBacklog();
+      else this.close('slow-consumer');
+    }
     return 0;
   }
 
@@ -127,6 +158,8 @@ export class Subscription implements TurnMark {
    */
   lose(loss: LiveLoss): void {
     if (this.state === 'closed') return;
+    // The held events are older than the loss: they go first, whatever the socket holds (at most one per topic).
+    if (this.state === 'conflating') this.release();
     if (this.state === 'live') this.writeLoss(loss);
     else this.backlog.push(loss);
   }
@@ -164,6 +197,7 @@ export class Subscription implements TurnMark {
     this.state = 'closed';
     this.corked = false;
     this.backlog = [];
+    this.pending.clear();
     this.stopWaiting?.();
     this.host.onClosed(this, reason);
     return true;
@@ -172,24 +206,113 @@ export class Subscription implements TurnMark {
   private replayed(result: ReplayResult | null): void {
     if (this.state === 'closed') return;
     if (result === null || result.reset) {
-      const head = result?.head ?? null;
       this.lastSeq = result?.headSeq ?? this.lastSeq;
       // A later loss in the live feed must not echo the client's lost id: the resume point is the head now.
-      if (head !== null) this.lastId = head;
-      // The reset frame carries the head id, so a reconnect right after it resumes from here.
-      this.writeControl(
-        EncodedFrame.of({
-          id: head ?? undefined,
-          event: 'reset',
-          data: JSON.stringify({ reason: 'history-lost', lastEventId: this.lastEventId ?? null }),
-        }),
-      );
+      if (result !== null) this.lastId = result.head;
+      if (result !== null && this.latest) {
+        this.host.latest(this.topics).then(
+          (latest) => this.resetToLatest(result, latest),
+          () => this.resetToLatest(result, null),
+        );
+        return;
+      }
+      this.writeReset(result?.head);
     } else if (this.cursor !== null) {
       this.lastSeq = this.cursor.seq;
       this.backlog = [...result.events, ...this.backlog];
+    } else if (this.latest) {
+      this.takeLatest(result);
     }
     this.liveBacklogBytes = 0;
     this.pump();
+  }
+
+  /** `reset`, then each topic's newest event (just the reset, with the replay's head, if that read failed). */
+  private resetToLatest(reset: ReplayResult, latest: ReplayResult | null): void {
+    if (this.state === 'closed') return;
+    if (latest === null) {
+      this.writeReset(reset.head);
+    } else {
+      this.lastId = latest.head;
+      // With events to follow the reset has no id: a reconnect before them resets again and gets them.
+      this.writeReset(latest.events.length > 0 ? undefined : latest.head);
+      this.takeLatest(latest);
+    }
+    this.liveBacklogBytes = 0;
+    this.pump();
+  }
+
+  /**
+   * The newest events go first; live events at or below the head of that read
+   * are older than (or are) them. The seam is then exact like a replay's.
+   */
+  private takeLatest(latest: ReplayResult): void {
+    const live = this.backlog.filter((entry) => !(entry instanceof HeraldEvent) || entry.seq > latest.headSeq);
+    this.backlog = [...latest.events, ...live];
+    this.lastSeq = latest.events.length > 0 ? latest.events[0].seq - 1 : Math.max(this.lastSeq, latest.headSeq);
+  }
+
+  /** The reset frame carries the head id (when given), so a reconnect right after it resumes from here. */
+  private writeReset(id: string | undefined): void {
+    this.writeControl(
+      EncodedFrame.of({
+        id,
+        event: 'reset',
+        data: JSON.stringify({ reason: 'history-lost', lastEventId: this.lastEventId ?? null }),
+      }),
+    );
+  }
+
+  /**
+   * A conflated stream caught up too slowly to hold every live event: what is
+   * left keeps its losses and the newest event per topic, in order.
+   */
+  private compactBacklog(): void {
+    const rest = this.backlog.slice(this.backlogIndex);
+    const newest = new Map<string, HeraldEvent>();
+    for (const entry of rest) {
+      if (!(entry instanceof HeraldEvent)) continue;
+      const held = newest.get(entry.topic);
+      if (held === undefined || entry.seq > held.seq) newest.set(entry.topic, entry);
+    }
+    let dropped = 0;
+    this.backlog = rest.filter((entry) => {
+      if (!(entry instanceof HeraldEvent) || newest.get(entry.topic) === entry) return true;
+      if (entry.seq > this.lastSeq) dropped++;
+      return false;
+    });
+    this.backlogIndex = 0;
+    this.liveBacklogBytes = 0;
+    if (dropped > 0) this.host.onConflated(dropped);
+  }
+
+  /** A conflated live stream is behind: from this event on it holds, until the socket drains. */
+  private startConflating(event: HeraldEvent): void {
+    this.state = 'conflating';
+    this.pending.set(event.topic, event);
+    this.stopWaiting = this.stream.onceDrained(() => this.release());
+  }
+
+  private hold(event: HeraldEvent): void {
+    if (this.pending.has(event.topic)) this.host.onConflated(1);
+    this.pending.set(event.topic, event);
+  }
+
+  /** The socket drained (or a loss must follow): the held events in id order, then live again. */
+  private release(): void {
+    this.stopWaiting?.();
+    this.stopWaiting = undefined;
+    if (this.state !== 'conflating') return;
+    const held = [...this.pending.values()].sort((a, b) => a.seq - b.seq);
+    this.pending.clear();
+    this.state = 'live';
+    let count = 0;
+    let bytes = 0;
+    for (const event of held) {
+      bytes += this.emit(event);
+      count++;
+    }
+    this.host.onBacklogWritten(count, bytes);
   }
 
   /** Writes the backlog as fast as the socket takes it, then goes live. */
@@ -210,7 +333,8 @@ export class Subscription implements TurnMark {
         this.writeLoss(entry);
         continue;
       }
-      const written = this.write(entry);
+      // A conflated stream's backlog is bounded by compaction: the pump's own high water paces it.
+      const written = this.conflate ? this.emitNew(entry) : this.write(entry);
       if (written > 0) {
         count++;
         bytes += written;
@@ -227,9 +351,18 @@ export class Subscription implements TurnMark {
   private write(event: HeraldEvent): number {
     if (event.seq <= this.lastSeq) return 0;
     if (this.host.slowConsumers.behind(this, this.host.turn, this.stream.unsentBytes)) {
-      this.close('slow-consumer');
+      if (this.conflate) this.startConflating(event);
+      else this.close('slow-consumer');
       return 0;
     }
+    return this.emit(event);
+  }
+
+  private emitNew(event: HeraldEvent): number {
+    return event.seq <= this.lastSeq ? 0 : this.emit(event);
+  }
+
+  private emit(event: HeraldEvent): number {
     const frame = event.encoded(this.format);
     this.lastSeq = event.seq;
     this.lastId = event.id;

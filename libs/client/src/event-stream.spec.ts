@@ -54,6 +54,7 @@ describe('EventStream', () => {
     expect(`${url.origin}${url.pathname}`).toBe('http://herald.test/base/v1/events');
     expect(url.searchParams.getAll('topic')).toEqual(['trucks/1', 'alerts']);
     expect(url.searchParams.get('format')).toBe('envelope');
+    expect(url.searchParams.has('since')).toBe(false);
     expect(headers.get('accept')).toBe('text/event-stream');
     expect(lastEventId).toBeNull();
     herald.write('retry: 7\n\n: hb\n\n');
@@ -68,6 +69,14 @@ describe('EventStream', () => {
     ]);
     expect(s.stream.retryMs).toBe(7);
     expect(s.stream.lastEventId).toBe('e1-9');
+  });
+
+  it('with latest, asks for since=latest on every request, so a reset is followed by the newest events', async () => {
+    const herald = new FakeHerald();
+    const s = open(herald, { latest: true });
+    s.stream.setTopics(['prices/x']);
+    await until(() => s.stream.state === 'open', 2_000, 'open');
+    expect(herald.last.url.searchParams.get('since')).toBe('latest');
   });
 
   it('reopens at once with its last id and the new topics when the topics change', async () => {

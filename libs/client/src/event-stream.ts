@@ -31,6 +31,8 @@ export interface EventStreamOptions {
   initialRetryMs: number;
   maxRetryDelayMs: number;
   idleTimeoutMs: number;
+  /** Ask for `since=latest` (Herald ignores it when the stream resumes, and applies it after a reset). */
+  latest?: boolean;
   /** Called before every connect; null for no token. */
   token: () => Promise<string | null>;
   /** Whether `token` can return a new token (a function, not a fixed string). */
@@ -241,6 +243,7 @@ export class EventStream {
     );
     for (const topic of this.topics) url.searchParams.append('topic', topic);
     url.searchParams.set('format', 'envelope');
+    if (this.options.latest === true) url.searchParams.set('since', 'latest');
     if (lastEventIdInQuery && this.lastEventId !== null) url.searchParams.set('lastEventId', this.lastEventId);
     if (token !== null && (this.options.tokenIn === 'query' || lastEventIdInQuery)) {
       url.searchParams.set('access_token', token);

@@ -120,6 +120,7 @@ export class HeraldClient {
       idleTimeoutMs: option('idleTimeoutMs', options.idleTimeoutMs, 45_000, 1_000),
       resubscribeDebounceMs: option('resubscribeDebounceMs', options.resubscribeDebounceMs, 25),
       tabTimeoutMs: option('tabTimeoutMs', options.tabTimeoutMs, 90_000, 1_000),
+      latest: options.latest === true,
     };
     this.stats = {
       state: 'idle',

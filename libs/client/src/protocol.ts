@@ -15,6 +15,8 @@ export interface HubConfig {
   idleTimeoutMs: number;
   resubscribeDebounceMs: number;
   tabTimeoutMs: number;
+  /** `since=latest` on every request: each topic's newest event on a fresh start and after a reset. */
+  latest: boolean;
 }
 
 /** The stream's figures, pushed to every tab on each change. */

@@ -9,6 +9,7 @@ const config: HubConfig = {
   credentials: 'same-origin',
   transport: 'fetch',
   eventTypes: [],
+  latest: false,
   initialRetryMs: 5,
   maxRetryDelayMs: 50,
   idleTimeoutMs: 10_000,

@@ -72,6 +72,7 @@ export class StreamHub {
         initialRetryMs: config.initialRetryMs,
         maxRetryDelayMs: config.maxRetryDelayMs,
         idleTimeoutMs: config.idleTimeoutMs,
+        latest: config.latest,
         token: () => this.token(),
         canRefreshToken: () => [...this.tabs.values()].some((tab) => tab.tokenProvider),
         fetch: env.fetch,

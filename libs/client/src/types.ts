@@ -115,6 +115,11 @@ export interface HeraldClientOptions {
   tabHeartbeatMs?: number;
   /** Shared mode, where Web Locks are missing: a tab silent this long is dropped (ms, default 90000). */
   tabTimeoutMs?: number;
+  /**
+   * Each topic's newest retained event when the stream starts without a cursor and right after a `reset`
+   * (`since=latest`), so state-like topics (positions, prices) need no separate fetch. Default false.
+   */
+  latest?: boolean;
   /** The fetch to use (Node services with a custom agent, tests). */
   fetch?: typeof fetch;
 }
