@@ -120,9 +120,9 @@ export class EventStream implements Timed, Observer<StreamItem> {
   heartbeatMs = 0;
   /** Why the stream ended: the reason given to `close()`, `complete`, or `client`. */
   closeReason: string | undefined;
-  /** When the last frame or comment was written (ms since the epoch). */
-  lastWriteAt = 0;
 
+  /** When the last frame or comment was written (ms since the epoch): heartbeats are due from it. */
+  private lastWriteAt = 0;
   private state: State = 'new';
   private socket: Socket | null = null;
   private chunked = true;
@@ -143,10 +143,6 @@ export class EventStream implements Timed, Observer<StreamItem> {
   static of(res: ServerResponse): EventStream {
     const carrier = res as WithStream;
     return (carrier[STREAM] ??= new EventStream(res));
-  }
-
-  get open(): boolean {
-    return this.state === 'open';
   }
 
   /** Bytes written that the client has not taken yet. */
