@@ -10,6 +10,7 @@ import { limitIncompleteRequests } from './http/incomplete-requests.js';
 import { checkJsonDepth } from './http/json-body.js';
 import { requestHygiene } from './http/request-hygiene.js';
 import { JsonLogger } from './logging/json-logger.js';
+import { InFlightKeys } from './streams/idempotency.js';
 import { setupOpenApi } from './openapi/openapi.js';
 
 export interface HeraldOptions {
@@ -31,10 +32,12 @@ export async function createHerald(config: HeraldConfig, options: HeraldOptions 
   app.enableCors({
     origin: config.corsOrigins === '*' ? '*' : config.corsOrigins,
     credentials: config.corsOrigins !== '*',
-    allowedHeaders: ['Authorization', 'Content-Type', 'Last-Event-ID', 'Cache-Control'],
-    exposedHeaders: ['Retry-After'],
+    allowedHeaders: ['Authorization', 'Content-Type', 'Last-Event-ID', 'Cache-Control', 'Idempotency-Key'],
+    exposedHeaders: ['Retry-After', 'Idempotent-Replayed'],
     maxAge: 600,
   });
+  // Before the body is read: a second publish with a key still in flight is a 409, not a second publish.
+  app.use(new InFlightKeys().middleware(config));
   // A batch may carry up to 1,000 events; a single event's size is checked against MAX_EVENT_BYTES.
   // strict: false, so a body that is JSON but not an object is told what shape is expected.
   // express.json itself: Nest's useBodyParser reserves `verify` for its rawBody option.

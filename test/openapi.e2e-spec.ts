@@ -11,7 +11,7 @@ import type {
 import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { createServer, type AddressInfo } from 'node:net';
+import { connect, createServer, type AddressInfo } from 'node:net';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { SseParser } from '../libs/sse/src/parser.js';
@@ -20,7 +20,7 @@ import { ChannelKinds } from '../src/alerts/channels/channel-kinds.js';
 import { RULE_DEFAULTS } from '../src/alerts/dto/rule.dto.js';
 import { Drain } from '../src/health/drain.js';
 import { HttpReceiver } from './support/alert-receivers.js';
-import { ADMIN_TOKEN, PUBLISH_TOKEN, startHerald, type RunningHerald } from './support/herald.js';
+import { ADMIN_TOKEN, PUBLISH_TOKEN, eventually, sleep, startHerald, type RunningHerald } from './support/herald.js';
 import {
   answerProblems,
   frameProblems,
@@ -313,7 +313,11 @@ describe('OpenAPI: /openapi.json and the running server agree', () => {
           });
           const retryAfter = headers?.['Retry-After'] as { required?: boolean } | undefined;
           // Alert-store failures (503) are answered without Retry-After: nothing tells when a disk frees up.
-          const expectRetryAfter = status === '429' || (status === '503' && !id.includes('Alert'));
+          // A 409 on publish is an Idempotency-Key still in flight: the answer comes within a second.
+          const expectRetryAfter =
+            status === '429' ||
+            (status === '503' && !id.includes('Alert')) ||
+            (status === '409' && id.startsWith('publish'));
           expect({ id, status, retryAfter: retryAfter?.required === true }).toEqual({
             id,
             status,
@@ -832,6 +836,33 @@ describe('OpenAPI: /openapi.json and the running server agree', () => {
         const accepted = await check(operation, documentedCall(operation, {}, body), 202, { server: limited });
         expect(accepted.headers['x-ratelimit-remaining']).toBe('0');
         await check(operation, documentedCall(operation, {}, body), 429, { server: limited });
+      }
+    });
+
+    it('409 while the same Idempotency-Key is in flight, 422 when it is reused for another body', async () => {
+      for (const id of ['publish', 'publishBatch']) {
+        const operation = op(id);
+        const [[, body]] = bodyExamples(operation);
+        const key = `contract-${id}`;
+        const call = documentedCall(operation, { headers: { 'Idempotency-Key': key } }, body);
+        // The first request's head and half its body: it stays in flight until the rest is sent.
+        const text = JSON.stringify(body);
+        const socket = connect({ host: '127.0.0.1', port: herald.port });
+        let answer = '';
+        socket.on('data', (chunk: Buffer) => (answer += chunk.toString()));
+        socket.write(
+          `POST ${call.path} HTTP/1.1\r\nhost: x\r\nauthorization: ${call.headers?.authorization ?? ''}\r\n` +
+            `content-type: application/json\r\nidempotency-key: ${key}\r\n` +
+            `content-length: ${Buffer.byteLength(text)}\r\nconnection: close\r\n\r\n${text.slice(0, 3)}`,
+        );
+        await sleep(100);
+        const inFlight = await check(operation, call, 409);
+        expect(inFlight.headers['retry-after']).toBe('1');
+        socket.write(text.slice(3));
+        await eventually(() => answer.includes('\r\n\r\n'), 5_000, 'the first answer');
+        expect(answer).toMatch(/^HTTP\/1.1 202/);
+        const other = Array.isArray(body) ? [...(body as unknown[]), ...(body as unknown[])] : { data: 'other' };
+        await check(operation, documentedCall(operation, { headers: { 'Idempotency-Key': key } }, other), 422);
       }
     });
 

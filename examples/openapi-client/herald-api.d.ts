@@ -1869,7 +1869,10 @@ export interface operations {
     publishBatch: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Makes the publish safe to retry: a repeat from the same credential (the publish token, the admin token, or a publisher JWT's `sub`) within IDEMPOTENCY_TTL_MS (default 10 min) on the same route and topic with an equal parsed body answers the first status and ids and publishes nothing (`Idempotent-Replayed: true`). Exact across instances over Redis (checked in the same atomic step as the publish). */
+                "Idempotency-Key"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -1888,6 +1891,8 @@ export interface operations {
                     "X-RateLimit-Remaining": number;
                     /** @description Seconds until the window starts over. */
                     "X-RateLimit-Reset": number;
+                    /** @description `true` when this answer repeats an earlier publish with the same `Idempotency-Key`: nothing was published. */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -1921,6 +1926,17 @@ export interface operations {
                     "application/json": components["schemas"]["HttpErrorBody"];
                 };
             };
+            /** @description A request with the same `Idempotency-Key` from this credential is still being handled by this instance; retry after `Retry-After` to get its answer. */
+            409: {
+                headers: {
+                    /** @description Seconds to wait before retrying (429: until the limit frees up; 503: `RETRY_AFTER_SECONDS`). */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HttpErrorBody"];
+                };
+            };
             /** @description One event's encoded data exceeds MAX_EVENT_BYTES, or the body is too large (a body that is both larger than MAX_EVENT_BYTES and too deep is 413 too). */
             413: {
                 headers: {
@@ -1932,6 +1948,15 @@ export interface operations {
             };
             /** @description The body is not `application/json`. */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HttpErrorBody"];
+                };
+            };
+            /** @description This `Idempotency-Key` was used by this credential within IDEMPOTENCY_TTL_MS for another request (route, topic, type or data): nothing was published. */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2038,7 +2063,10 @@ export interface operations {
     publish: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Makes the publish safe to retry: a repeat from the same credential (the publish token, the admin token, or a publisher JWT's `sub`) within IDEMPOTENCY_TTL_MS (default 10 min) on the same route and topic with an equal parsed body answers the first status and ids and publishes nothing (`Idempotent-Replayed: true`). Exact across instances over Redis (checked in the same atomic step as the publish). */
+                "Idempotency-Key"?: string;
+            };
             path: {
                 /** @description The topic, URL-encoded. */
                 topic: string;
@@ -2060,6 +2088,8 @@ export interface operations {
                     "X-RateLimit-Remaining": number;
                     /** @description Seconds until the window starts over. */
                     "X-RateLimit-Reset": number;
+                    /** @description `true` when this answer repeats an earlier publish with the same `Idempotency-Key`: nothing was published. */
+                    "Idempotent-Replayed"?: "true";
                     [name: string]: unknown;
                 };
                 content: {
@@ -2093,6 +2123,17 @@ export interface operations {
                     "application/json": components["schemas"]["HttpErrorBody"];
                 };
             };
+            /** @description A request with the same `Idempotency-Key` from this credential is still being handled by this instance; retry after `Retry-After` to get its answer. */
+            409: {
+                headers: {
+                    /** @description Seconds to wait before retrying (429: until the limit frees up; 503: `RETRY_AFTER_SECONDS`). */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HttpErrorBody"];
+                };
+            };
             /** @description One event's encoded data exceeds MAX_EVENT_BYTES, or the body is too large (a body that is both larger than MAX_EVENT_BYTES and too deep is 413 too). */
             413: {
                 headers: {
@@ -2104,6 +2145,15 @@ export interface operations {
             };
             /** @description The body is not `application/json`. */
             415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HttpErrorBody"];
+                };
+            };
+            /** @description This `Idempotency-Key` was used by this credential within IDEMPOTENCY_TTL_MS for another request (route, topic, type or data): nothing was published. */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -6,6 +6,8 @@ export interface HeraldClaims {
   /** Topics the bearer may publish to. */
   publish?: string[];
   tenant?: string;
+  /** Who the bearer is (a publisher's idempotency keys are scoped to it). */
+  sub?: string;
   /** Expiry, seconds since the epoch. */
   exp?: number;
 }
@@ -46,10 +48,13 @@ export function verifyJwt(token: string, secret: string, nowMs = Date.now()): Jw
   const publish = stringList(raw.publish);
   if (topics === null || publish === null) return { error: 'topics and publish claims must be lists of strings' };
   if (raw.tenant !== undefined && typeof raw.tenant !== 'string') return { error: 'tenant claim must be a string' };
+  if (raw.sub !== undefined && typeof raw.sub !== 'string') return { error: 'sub claim must be a string' };
   if (raw.exp !== undefined && typeof raw.exp !== 'number') return { error: 'exp claim must be a number' };
   const exp = raw.exp as number | undefined;
   if (exp !== undefined && nowMs >= exp * 1000) return { error: 'token expired' };
-  return { claims: { topics, publish, tenant: raw.tenant as string | undefined, exp } };
+  return {
+    claims: { topics, publish, tenant: raw.tenant as string | undefined, sub: raw.sub as string | undefined, exp },
+  };
 }
 
 /** Signs an HS256 JWT (tests, tools, and operators minting tokens). */

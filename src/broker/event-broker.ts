@@ -10,6 +10,23 @@ export interface PublishRequest {
   data: unknown;
 }
 
+/** What makes a publish idempotent (`Idempotency-Key`): see `publishOnce`. */
+export interface IdempotentPublish {
+  /** The credential and its key, hashed (base64url, no spaces): the record's name. */
+  key: string;
+  /** A hash of the route, topics, types and data (base64url): what "the same request" means. */
+  fingerprint: string;
+  ttlMs: number;
+}
+
+export type PublishOnceResult =
+  /** First time within the TTL: published, and the record written in the same step. */
+  | { outcome: 'published'; events: HeraldEvent[] }
+  /** A record with the same fingerprint: nothing published; the first publish's ids. */
+  | { outcome: 'replayed'; ids: string[] }
+  /** A record with another fingerprint: nothing published. */
+  | { outcome: 'mismatch' };
+
 export interface ReplayResult {
   /** Events after the cursor on the requested topics, in id order. */
   events: HeraldEvent[];
@@ -76,6 +93,12 @@ export interface EventBroker {
   readonly kind: 'memory' | 'redis';
   /** Assigns ids and stores all events atomically; resolves once they are in history. */
   publish(requests: readonly PublishRequest[]): Promise<HeraldEvent[]>;
+  /**
+   * `publish`, at most once per `once.key` within `once.ttlMs`: the record is
+   * checked and written atomically with the publish (across instances for
+   * Redis), so a retried request never publishes twice.
+   */
+  publishOnce(requests: readonly PublishRequest[], once: IdempotentPublish): Promise<PublishOnceResult>;
   /** Events after `cursor` on `topics`; `cursor` null means "from now": no events, no reset. */
   replay(topics: readonly string[], cursor: EventCursor | null): Promise<ReplayResult>;
   /**

@@ -6,13 +6,19 @@ import {
   type BrokerState,
   type BrokerTransition,
   type EventBroker,
+  type IdempotentPublish,
   type LiveListener,
+  type PublishOnceResult,
   type PublishRequest,
   type ReplayResult,
 } from './event-broker.js';
 import { HeraldEvent } from './herald-event.js';
+import { IdempotencyRecords, recordedIds } from './idempotency-records.js';
 import { mergeBySeq } from './merge-by-seq.js';
 import { TopicHistory } from './topic-history.js';
+
+/** Idempotency records held at most (~150 bytes each); past it the oldest is forgotten early. */
+export const MAX_IDEMPOTENCY_RECORDS = 500_000;
 
 const NO_TRANSITIONS = Object.freeze(
   Object.fromEntries(BROKER_TRANSITIONS.map((name) => [name, 0])) as Record<BrokerTransition, number>,
@@ -33,6 +39,7 @@ export class MemoryBroker implements EventBroker, OnModuleDestroy {
   /** Highest seq lost with a topic whose whole history expired (and was forgotten). */
   private expiredUpTo = 0;
   private readonly listeners = new Set<LiveListener>();
+  private readonly idempotency = new IdempotencyRecords(MAX_IDEMPOTENCY_RECORDS);
   private readonly sweeper: NodeJS.Timeout;
 
   constructor(@Inject(HERALD_CONFIG) private readonly config: HeraldConfig) {
@@ -50,6 +57,10 @@ export class MemoryBroker implements EventBroker, OnModuleDestroy {
   }
 
   publish(requests: readonly PublishRequest[]): Promise<HeraldEvent[]> {
+    return Promise.resolve(this.publishNow(requests));
+  }
+
+  private publishNow(requests: readonly PublishRequest[]): HeraldEvent[] {
     const now = Date.now();
     const cutoff = now - this.config.historyTtlMs;
     const events = requests.map((request) => {
@@ -70,7 +81,35 @@ export class MemoryBroker implements EventBroker, OnModuleDestroy {
       return event;
     });
     for (const listener of this.listeners) listener(events);
-    return Promise.resolve(events);
+    return events;
+  }
+
+  /** One Map lookup before the publish; the record is written in the same synchronous step. */
+  publishOnce(requests: readonly PublishRequest[], once: IdempotentPublish): Promise<PublishOnceResult> {
+    const now = Date.now();
+    const record = this.idempotency.find(once.key, now);
+    if (record !== undefined) {
+      return Promise.resolve(
+        record.fingerprint === once.fingerprint
+          ? { outcome: 'replayed', ids: recordedIds(record) }
+          : { outcome: 'mismatch' },
+      );
+    }
+    // Lookup, publish and record in one synchronous step: no other publish comes between them.
+    const events = this.publishNow(requests);
+    this.idempotency.remember(once.key, {
+      fingerprint: once.fingerprint,
+      epoch: this.currentEpoch,
+      firstSeq: events[0]?.seq ?? this.seq + 1,
+      count: events.length,
+      expiresAt: now + once.ttlMs,
+    });
+    return Promise.resolve({ outcome: 'published', events });
+  }
+
+  /** Idempotency records held now, and how many were forgotten early (the map was full). */
+  idempotencyRecords(): { held: number; evicted: number } {
+    return { held: this.idempotency.size, evicted: this.idempotency.evicted };
   }
 
   replay(topics: readonly string[], cursor: EventCursor | null): Promise<ReplayResult> {
@@ -166,6 +205,7 @@ export class MemoryBroker implements EventBroker, OnModuleDestroy {
   }
 
   private sweep(): void {
+    this.idempotency.sweep(Date.now());
     const cutoff = Date.now() - this.config.historyTtlMs;
     for (const [topic, history] of this.topics) {
       history.expire(cutoff);

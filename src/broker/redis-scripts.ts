@@ -59,8 +59,15 @@ end
  * its topic stream (MAXLEN ~ HISTORY_SIZE, MINID by HISTORY_TTL_MS) and the gap
  * log, then ONE live message for the whole batch.
  * KEYS[1] head. ARGV: prefix, channel, proposedEpoch, seqFloor, historySize,
- * ttlMs, logLength, sweepLimit, then topic, type, dataJson per event.
+ * ttlMs, logLength, sweepLimit, idempotencyKey ('' = none), fingerprint,
+ * idempotencyTtlMs, then topic, type, dataJson per event.
  * Returns {epoch, firstSeq, ts, held}.
+ *
+ * With an idempotency key, the record `P idem:<key>` = "<fingerprint> <epoch> <firstSeq> <count>"
+ * (PX idempotencyTtlMs) is read and written in the same atomic step as the publish, so two
+ * instances given the same key publish once between them: a record with the same fingerprint
+ * returns {epoch, firstSeq, 0, 0, 'replay', count} and publishes nothing; another fingerprint
+ * returns {'', 0, 0, 0, 'mismatch'}.
  */
 export const PUBLISH_SCRIPT = script(
   'publish',
@@ -68,7 +75,18 @@ export const PUBLISH_SCRIPT = script(
 local head = KEYS[1]
 local prefix, channel = ARGV[1], ARGV[2]
 local historySize, ttl, logLength, sweepLimit = ARGV[5], tonumber(ARGV[6]), ARGV[7], ARGV[8]
-local n = math.floor((#ARGV - 8) / 3)
+local n = math.floor((#ARGV - 11) / 3)
+
+local onceKey, fingerprint = ARGV[9], ARGV[10]
+if onceKey ~= '' then
+  onceKey = prefix .. 'idem:' .. onceKey
+  local record = redis.call('GET', onceKey)
+  if record then
+    local f, e, s, c = string.match(record, '^(%S+) (%S+) (%d+) (%d+)$')
+    if f == fingerprint then return {e, tonumber(s), 0, 0, 'replay', tonumber(c)} end
+    return {'', 0, 0, 0, 'mismatch'}
+  end
+end
 
 local epoch = ensureHead(head, prefix, ARGV[3], ARGV[4])
 -- Every seq is logged: a log ahead of the head means the head alone went back in time.
@@ -129,7 +147,7 @@ end
 
 local previous, touched, items = {}, {}, {}
 for i = 0, n - 1 do
-  local topic, kind, data = ARGV[9 + 3 * i], ARGV[10 + 3 * i], ARGV[11 + 3 * i]
+  local topic, kind, data = ARGV[12 + 3 * i], ARGV[13 + 3 * i], ARGV[14 + 3 * i]
   local seq = first + i
   local key = base .. 't:' .. topic
   local prev = previous[topic]
@@ -156,6 +174,9 @@ redis.call('HSET', head, 'ms', int(now), 'cp', int(checkpointMs), 'held', int(he
   'minid', minId or '')
 redis.call('PUBLISH', channel, '{"e":"' .. epoch .. '","s":' .. int(first) .. ',"ts":' .. int(now) ..
   ',"h":' .. int(held) .. ',"v":[' .. table.concat(items, ',') .. ']}')
+if onceKey ~= '' then
+  redis.call('SET', onceKey, fingerprint .. ' ' .. epoch .. ' ' .. int(first) .. ' ' .. int(n), 'PX', ARGV[11])
+end
 return {epoch, first, now, held}
 `,
 );

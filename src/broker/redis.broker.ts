@@ -8,13 +8,16 @@ import {
   type BrokerState,
   type BrokerTransition,
   type EventBroker,
+  type IdempotentPublish,
   type LiveListener,
   type LiveLoss,
   type LiveLossListener,
+  type PublishOnceResult,
   type PublishRequest,
   type ReplayResult,
 } from './event-broker.js';
 import { HeraldEvent } from './herald-event.js';
+import { recordedIds } from './idempotency-records.js';
 import { mergeBySeq } from './merge-by-seq.js';
 import { CATCH_UP_SCRIPT, PUBLISH_SCRIPT, REPLAY_SCRIPT, type LuaScript } from './redis-scripts.js';
 import { connectedTo, SentinelWatch, type PrimarySwitch } from './redis-sentinel-watch.js';
@@ -252,6 +255,20 @@ export class RedisBroker implements EventBroker, OnModuleInit, OnApplicationShut
 
   async publish(requests: readonly PublishRequest[]): Promise<HeraldEvent[]> {
     if (requests.length === 0) return [];
+    const result = await this.publishScript(requests, undefined);
+    if (result.outcome !== 'published') throw new BrokerUnavailableError('unexpected reply from redis');
+    return result.events;
+  }
+
+  /** The record is read and written inside the publish script: one call, atomic across instances. */
+  publishOnce(requests: readonly PublishRequest[], once: IdempotentPublish): Promise<PublishOnceResult> {
+    return this.publishScript(requests, once);
+  }
+
+  private async publishScript(
+    requests: readonly PublishRequest[],
+    once: IdempotentPublish | undefined,
+  ): Promise<PublishOnceResult> {
     if (Date.now() < this.promotingUntil) throw new BrokerUnavailableError('redis primary is being replaced');
     const args: string[] = [
       this.config.redisKeyPrefix,
@@ -262,6 +279,9 @@ export class RedisBroker implements EventBroker, OnModuleInit, OnApplicationShut
       String(this.config.historyTtlMs),
       String(GAP_LOG_LENGTH),
       String(SWEEP_LIMIT),
+      once?.key ?? '',
+      once?.fingerprint ?? '',
+      String(once?.ttlMs ?? 0),
     ];
     // Other instances rebuild `data` from this JSON; `undefined` has none, so it travels as null everywhere.
     const data = requests.map((request) => (request.data === undefined ? null : request.data));
@@ -269,13 +289,18 @@ export class RedisBroker implements EventBroker, OnModuleInit, OnApplicationShut
     const reply = asArray(await this.run('publish', PUBLISH_SCRIPT, args));
     const epoch = asString(reply[0]);
     const first = asNumber(reply[1]);
+    if (reply.length > 4) {
+      if (asString(reply[4]) === 'mismatch') return { outcome: 'mismatch' };
+      return { outcome: 'replayed', ids: recordedIds({ epoch, firstSeq: first, count: asNumber(reply[5]) }) };
+    }
     const ts = asNumber(reply[2]);
     this.held = asNumber(reply[3]);
     this.noteHead(epoch, first + requests.length - 1);
-    return requests.map(
+    const events = requests.map(
       (request, i) =>
         new HeraldEvent(formatEventId(epoch, first + i), first + i, request.topic, request.type, data[i], ts),
     );
+    return { outcome: 'published', events };
   }
 
   async replay(topics: readonly string[], cursor: EventCursor | null): Promise<ReplayResult> {

@@ -46,6 +46,8 @@ export interface HeraldConfig {
   logLevel: LogLevel;
   publishRateLimit: number;
   publishRateWindowMs: number;
+  /** How long a publish's `Idempotency-Key` is remembered (per credential). */
+  idempotencyTtlMs: number;
 }
 
 export class ConfigError extends Error {
@@ -209,6 +211,7 @@ export function loadConfig(env: Env): HeraldConfig {
     logLevel: oneOf<LogLevel>(env, 'LOG_LEVEL', 'info', ['debug', 'info', 'warn', 'error']),
     publishRateLimit: int(env, 'PUBLISH_RATE_LIMIT', 10_000, 1, 100_000_000),
     publishRateWindowMs: int(env, 'PUBLISH_RATE_WINDOW_MS', 1_000, 100, 3_600_000),
+    idempotencyTtlMs: int(env, 'IDEMPOTENCY_TTL_MS', 600_000, 100, DAY_MS),
   };
 }
 

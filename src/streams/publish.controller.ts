@@ -25,12 +25,15 @@ import type { Request } from 'express';
 import { isValidTopic } from '@herald/sse';
 import { HERALD_CONFIG, type HeraldConfig } from '../config/herald-config.js';
 import { EVENT_BROKER, type EventBroker, type PublishRequest } from '../broker/event-broker.js';
+import type { HeraldEvent } from '../broker/herald-event.js';
 import { BatchEventDto, PublishEventDto } from './dto/publish-event.dto.js';
 import { ConnectionRegistry } from './connection-registry.js';
+import { idempotencyKey, idempotentPublish, publishFingerprint, reusedKey } from './idempotency.js';
 import { JsonBodyGuard } from './guards/json-body.guard.js';
 import { PublishThrottleGuard } from './guards/publish-throttle.guard.js';
 import { assertMayPublish, PublisherGuard } from './guards/publisher.guard.js';
 import {
+  ApiIdempotencyKey,
   ApiPublishErrors,
   BatchAccepted,
   PUBLISH_RESPONSE_HEADERS,
@@ -80,6 +83,7 @@ export class PublishController {
     description: 'Accepted and stored.',
     headers: PUBLISH_RESPONSE_HEADERS,
   })
+  @ApiIdempotencyKey()
   @ApiPublishErrors('one')
   async publishOne(
     @Req() req: Request,
@@ -87,13 +91,19 @@ export class PublishController {
     // `unknown`, so the global ValidationPipe leaves the body as parsed (PublishEventDto.read checks it).
     @Body() body: unknown,
   ): Promise<{ id: string }> {
+    const once = idempotencyKey(req, this.config);
     if (!isValidTopic(topic)) {
       throw new BadRequestException(
         `invalid topic ${JSON.stringify(topic)}: 1-256 characters from A-Z a-z 0-9 _ - . : / ~ @`,
       );
     }
     assertMayPublish(req, [topic]);
-    const [event] = await this.publish([this.toRequest(topic, PublishEventDto.read(body), undefined)]);
+    const [event] = await this.publish(
+      req,
+      'one',
+      [this.toRequest(topic, PublishEventDto.read(body), undefined)],
+      once,
+    );
     return { id: event };
   }
 
@@ -137,15 +147,17 @@ export class PublishController {
     description: 'All accepted and stored.',
     headers: PUBLISH_RESPONSE_HEADERS,
   })
+  @ApiIdempotencyKey()
   @ApiPublishErrors('batch')
   async publishBatch(@Req() req: Request, @Body() body: unknown): Promise<{ ids: string[] }> {
+    const once = idempotencyKey(req, this.config);
     const items = BatchEventDto.readBatch(body, MAX_BATCH);
     assertMayPublish(
       req,
       items.map((item) => item.topic),
     );
     const requests = items.map((item, index) => this.toRequest(item.topic, item, index));
-    return { ids: await this.publish(requests) };
+    return { ids: await this.publish(req, 'batch', requests, once) };
   }
 
   private toRequest(topic: string, event: { type: string; data: unknown }, index: number | undefined): PublishRequest {
@@ -159,8 +171,26 @@ export class PublishController {
     return { topic, type: event.type, data: event.data };
   }
 
-  private async publish(requests: PublishRequest[]): Promise<string[]> {
-    const events = await this.broker.publish(requests);
+  /** Publishes, or with an `Idempotency-Key` publishes once: a repeat answers the first ids. */
+  private async publish(
+    req: Request,
+    route: 'one' | 'batch',
+    requests: PublishRequest[],
+    once: { name: string } | undefined,
+  ): Promise<string[]> {
+    let events: HeraldEvent[];
+    if (once === undefined) {
+      events = await this.broker.publish(requests);
+    } else {
+      const fingerprint = publishFingerprint(route, requests);
+      const result = await this.broker.publishOnce(requests, idempotentPublish(once.name, fingerprint, this.config));
+      if (result.outcome === 'mismatch') throw reusedKey();
+      if (result.outcome === 'replayed') {
+        req.res?.setHeader('Idempotent-Replayed', 'true');
+        return result.ids;
+      }
+      events = result.events;
+    }
     const counters = this.registry.counters;
     counters.published += events.length;
     for (const event of events) counters.publishedBytes += event.frame('raw').length;

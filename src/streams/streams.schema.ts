@@ -1,5 +1,6 @@
 import { applyDecorators } from '@nestjs/common';
 import {
+  ApiHeader,
   ApiOkResponse,
   ApiProperty,
   ApiPropertyOptional,
@@ -442,7 +443,32 @@ export const PUBLISH_RESPONSE_HEADERS: Record<string, HeaderObject> = {
     required: true,
     schema: { type: 'integer', minimum: 0, example: 1 },
   },
+  'Idempotent-Replayed': {
+    description:
+      '`true` when this answer repeats an earlier publish with the same `Idempotency-Key`: nothing was published.',
+    required: false,
+    schema: { type: 'string', enum: ['true'] },
+  },
 };
+
+/** The optional `Idempotency-Key` request header of both publish operations. */
+export function ApiIdempotencyKey(): MethodDecorator {
+  return ApiHeader({
+    name: 'Idempotency-Key',
+    required: false,
+    description:
+      'Makes the publish safe to retry: a repeat from the same credential (the publish token, the admin token, ' +
+      "or a publisher JWT's `sub`) within IDEMPOTENCY_TTL_MS (default 10 min) on the same route and topic with an " +
+      'equal parsed body answers the first status and ids and publishes nothing (`Idempotent-Replayed: true`). ' +
+      'Exact across instances over Redis (checked in the same atomic step as the publish).',
+    schema: {
+      type: 'string',
+      minLength: 1,
+      maxLength: 255,
+      pattern: '^[\\x21-\\x7E]{1,255}$',
+    },
+  });
+}
 
 /** The refusals of both publish operations (auth is documented with the credential). */
 export function ApiPublishErrors(shape: 'one' | 'batch'): MethodDecorator {
@@ -463,6 +489,8 @@ export function ApiPublishErrors(shape: 'one' | 'batch'): MethodDecorator {
           notAList: 'the body must be a JSON array of events [{"topic", "type"?, "data"}, …], got an object',
           tooDeep,
         };
+  badBody.badKey =
+    'Idempotency-Key must be 1-255 visible ASCII characters: character 6 is not one (a space, a control character or non-ASCII)';
   return ApiErrors({
     400: {
       description:
@@ -479,6 +507,25 @@ export function ApiPublishErrors(shape: 'one' | 'batch'): MethodDecorator {
           shape === 'one'
             ? 'event data is 70000 bytes, more than MAX_EVENT_BYTES (65536)'
             : 'data of event 3 is 70000 bytes, more than MAX_EVENT_BYTES (65536)',
+      },
+    },
+    409: {
+      description:
+        'A request with the same `Idempotency-Key` from this credential is still being handled by this instance; ' +
+        'retry after `Retry-After` to get its answer.',
+      retryAfter: true,
+      examples: {
+        inFlight: 'a request with this Idempotency-Key is still being handled; retry after it is answered',
+      },
+    },
+    422: {
+      description:
+        'This `Idempotency-Key` was used by this credential within IDEMPOTENCY_TTL_MS for another request ' +
+        '(route, topic, type or data): nothing was published.',
+      examples: {
+        reusedKey:
+          'this Idempotency-Key was used for another request (route, topic or body) within IDEMPOTENCY_TTL_MS; ' +
+          'use a new key for a new publish',
       },
     },
     415: {

@@ -6,6 +6,8 @@ import {
   Injectable,
   UnauthorizedException,
 } from '@nestjs/common';
+import { createHash } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
 import type { Request } from 'express';
 import { topicAllowed } from '@herald/sse';
 import { sameSecret, verifyJwt } from '../../auth/jwt.js';
@@ -14,6 +16,39 @@ import { HERALD_CONFIG, type HeraldConfig } from '../../config/herald-config.js'
 
 const PUBLISH_SCOPE = Symbol('herald.publish-scope');
 type Scoped = Request & { [PUBLISH_SCOPE]?: string[] | 'all' };
+
+/** A valid publisher credential: what it may publish to, and who it is (idempotency keys are scoped to that). */
+export interface PublisherCredential {
+  scope: string[] | 'all';
+  /** `publish-token`, `admin-token`, `sub:<sub>` for a JWT with a `sub`, else `jwt:<hash of the token>`. */
+  identity: string;
+}
+
+/** Checks a bearer token as a publisher credential (no request state touched). */
+export function publisherCredential(
+  token: string,
+  config: Pick<HeraldConfig, 'publishToken' | 'adminToken' | 'jwtSecret'>,
+): PublisherCredential | { error: string } {
+  const { publishToken, adminToken, jwtSecret } = config;
+  if (publishToken !== undefined && sameSecret(token, publishToken)) return { scope: 'all', identity: 'publish-token' };
+  if (sameSecret(token, adminToken)) return { scope: 'all', identity: 'admin-token' };
+  if (jwtSecret !== undefined && token.split('.').length === 3) {
+    const result = verifyJwt(token, jwtSecret);
+    if ('error' in result) return { error: `invalid publisher token: ${result.error}` };
+    const { sub, publish } = result.claims;
+    const identity = sub !== undefined ? `sub:${sub}` : `jwt:${createHash('sha256').update(token).digest('base64url')}`;
+    return { scope: publish ?? [], identity };
+  }
+  return { error: 'invalid publisher token' };
+}
+
+/** The identity of the request's publisher credential, or undefined when it has none that is valid. */
+export function publisherIdentity(req: IncomingMessage, config: HeraldConfig): string | undefined {
+  const token = bearerToken(req);
+  if (token === undefined) return undefined;
+  const credential = publisherCredential(token, config);
+  return 'identity' in credential ? credential.identity : undefined;
+}
 
 /** The topics the request's credential may publish to ('all' for PUBLISH_TOKEN/ADMIN_TOKEN). */
 export function assertMayPublish(req: Request, topics: readonly string[]): void {
@@ -39,19 +74,9 @@ export class PublisherGuard implements CanActivate {
         missingTokenReason(req, 'a publisher token is required (Authorization: Bearer <token>)'),
       );
     }
-    const { publishToken, adminToken, jwtSecret } = this.config;
-    if ((publishToken !== undefined && sameSecret(token, publishToken)) || sameSecret(token, adminToken)) {
-      req[PUBLISH_SCOPE] = 'all';
-      return true;
-    }
-    if (jwtSecret !== undefined && token.split('.').length === 3) {
-      const result = verifyJwt(token, jwtSecret);
-      if ('claims' in result) {
-        req[PUBLISH_SCOPE] = result.claims.publish ?? [];
-        return true;
-      }
-      throw new UnauthorizedException(`invalid publisher token: ${result.error}`);
-    }
-    throw new UnauthorizedException('invalid publisher token');
+    const credential = publisherCredential(token, this.config);
+    if ('error' in credential) throw new UnauthorizedException(credential.error);
+    req[PUBLISH_SCOPE] = credential.scope;
+    return true;
   }
 }
