@@ -100,16 +100,11 @@ export class MemoryBroker implements EventBroker, OnModuleDestroy {
     this.idempotency.remember(once.key, {
       fingerprint: once.fingerprint,
       epoch: this.currentEpoch,
-      firstSeq: events[0]?.seq ?? this.seq + 1,
+      firstSeq: events[0].seq,
       count: events.length,
       expiresAt: now + once.ttlMs,
     });
     return Promise.resolve({ outcome: 'published', events });
-  }
-
-  /** Idempotency records held now, and how many were forgotten early (the map was full). */
-  idempotencyRecords(): { held: number; evicted: number } {
-    return { held: this.idempotency.size, evicted: this.idempotency.evicted };
   }
 
   replay(topics: readonly string[], cursor: EventCursor | null): Promise<ReplayResult> {
@@ -205,8 +200,9 @@ export class MemoryBroker implements EventBroker, OnModuleDestroy {
   }
 
   private sweep(): void {
-    this.idempotency.sweep(Date.now());
-    const cutoff = Date.now() - this.config.historyTtlMs;
+    const now = Date.now();
+    this.idempotency.sweep(now);
+    const cutoff = now - this.config.historyTtlMs;
     for (const [topic, history] of this.topics) {
       history.expire(cutoff);
       if (history.size === 0) {
