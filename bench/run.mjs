@@ -4,7 +4,7 @@
 //   npm run bench        quick (< 3 min): 1k idle streams, fan-out to 1,000 subscribers at a few rates
 //   npm run bench:full   the targets of issue 9 (< 15 min): idle RSS at 10k and at the fd limit,
 //                        highest sustained fan-out at 1,000 and 10,000 subscribers, connection storm,
-//                        churn, monitoring on/off
+//                        churn, monitoring on/off, the delivery modes of issue 18 on/off (< 20 min)
 //
 // Options: --only=herald,hand-tuned (servers to run), --no-write (print only),
 // --out=<dir> (default bench/results), --wait-quiet=<s> (first wait up to s seconds
@@ -16,6 +16,7 @@ import { join } from 'node:path';
 import { LoadClients } from './lib/load-clients.mjs';
 import { coreTimes, loadAverage, machine } from './lib/proc.mjs';
 import { p99Text, verdict, writeReport } from './lib/report.mjs';
+import { deliveryModes } from './lib/delivery-modes.mjs';
 import { churn, connectionStorm, fanoutSearch, fanoutStep, idleMemory } from './lib/scenarios.mjs';
 import { HERALD_ENV, pinning, pinSelf, ROOT, SERVERS, startServer } from './lib/servers.mjs';
 
@@ -56,6 +57,12 @@ const PLAN = {
     churn: { cycles: 100_000, warmup: 5_000, concurrency: 200, maxDurationMs: 180_000 },
     // A rate well below saturation, where events are not batched, so CPU per delivery is comparable.
     monitoring: { subscribers: 1_000, deliveriesPerSecond: 10_000, rounds: 3, durationMs: 6_000 },
+    // conflate=1 / since=latest / Idempotency-Key against their "off", fresh servers, alternating (bench/lib/delivery-modes.mjs).
+    deliveryModes: {
+      fanout: { subscribers: 1_000, deliveriesPerSecond: 10_000, rounds: 3, durationMs: 5_000 },
+      subscribe: { streams: 2_000, topics: 100, rounds: 3 },
+      publish: { publishers: 32, seconds: 4, rounds: 3 },
+    },
   },
 }[mode];
 
@@ -171,6 +178,7 @@ async function measureHeraldOnly(definition, clients) {
   await server.stop();
 
   extra.monitoring = await monitoringOnOff(definition, clients, monitoring);
+  extra.deliveryModes = await deliveryModes(definition, clients, PLAN.deliveryModes, log);
   return extra;
 }
 

@@ -206,7 +206,12 @@ function targets(results) {
   if (!s.herald) return null;
   const rows = [];
   const add = (target, needed, measured, ok) =>
-    rows.push([target, needed, measured, ok === null ? 'not shown' : ok ? 'met' : '**missed**']);
+    rows.push([
+      target,
+      needed,
+      measured,
+      ok === null ? 'not shown' : ok === 'reported' ? 'reported' : ok ? 'met' : '**missed**',
+    ]);
   const maxRow = idleMax(s.herald);
   for (const streams of [10_000, maxRow?.target]) {
     const h = streams === maxRow?.target ? maxRow : idleAt(s.herald, streams);
@@ -278,7 +283,88 @@ function targets(results) {
       m.capacityLossPercent <= 5,
     );
   }
+  for (const row of deliveryModeTargets(extra?.deliveryModes)) add(...row);
   return table(['target', 'needed', 'measured', ''], rows);
+}
+
+const signed = (value) =>
+  value === null || value === undefined ? '–' : `${value >= 0 ? '+' : ''}${value.toFixed(1)} %`;
+
+/** The issue 18 rows of the targets table: [target, needed, measured, passed]. */
+function deliveryModeTargets(modes) {
+  if (!modes) return [];
+  const rows = [];
+  const d = modes.perDelivery;
+  rows.push([
+    'conflate=1, reader that keeps up',
+    'CPU/delivery within 3 %',
+    `${signed(d.conflateOverheadPercent)} (${us(d.cpuUsPerDelivery.conflate)} vs ${us(d.cpuUsPerDelivery.plain)} plain, @${rate(d.deliveriesPerSecond)})`,
+    d.conflateOverheadPercent === null ? false : d.conflateOverheadPercent <= 3,
+  ]);
+  rows.push([
+    'since=latest, per delivery',
+    'no per-delivery cost (within 3 %)',
+    `${signed(d.latestOverheadPercent)} (${us(d.cpuUsPerDelivery.latest)} vs ${us(d.cpuUsPerDelivery.plain)} plain)`,
+    d.latestOverheadPercent === null ? false : d.latestOverheadPercent <= 3,
+  ]);
+  const s = modes.perSubscribe;
+  rows.push([
+    'since=latest, per subscribe',
+    'one history read (reported)',
+    `+${s.extraUsPerSubscribe?.toFixed(0) ?? '–'} µs CPU per connect (${s.cpuUsPerConnect.latest?.toFixed(0)} vs ${s.cpuUsPerConnect.plain?.toFixed(0)} µs, ${signed(s.overheadPercent)})`,
+    'reported',
+  ]);
+  for (const [broker, p] of Object.entries(modes.publish.brokers)) {
+    rows.push([
+      `Idempotency-Key, publish/s (${broker})`,
+      broker === 'memory' ? 'one map lookup (reported)' : 'no extra Redis call (reported)',
+      `${p.withKey?.toLocaleString('en') ?? '–'}/s with, ${p.withoutKey?.toLocaleString('en') ?? '–'}/s without (${signed(p.lossPercent === null ? null : -p.lossPercent)})`,
+      'reported',
+    ]);
+  }
+  return rows;
+}
+
+function deliveryModesSection(modes) {
+  const d = modes.perDelivery;
+  const s = modes.perSubscribe;
+  const p = modes.publish;
+  return [
+    '## Delivery modes on vs off (Herald, issue 18)',
+    '',
+    `Fan-out to ${d.subscribers.toLocaleString('en')} subscribers at ${rate(d.deliveriesPerSecond)} (readers that keep up), fresh server per run, alternating plain / \`conflate=1\` / \`since=latest\`:`,
+    '',
+    table(
+      ['variant', 'received', 'p99', 'server CPU/delivery', 'others on core 0'],
+      d.runs.map((r) => [
+        r.variant,
+        `${r.received}/${r.expected}`,
+        p99Text(r),
+        us(r.cpuUsPerDelivery),
+        pct(r.otherLoadPercent),
+      ]),
+    ),
+    '',
+    `Medians: plain ${us(d.cpuUsPerDelivery.plain)}, conflate=1 ${us(d.cpuUsPerDelivery.conflate)} (${signed(d.conflateOverheadPercent)}), since=latest ${us(d.cpuUsPerDelivery.latest)} (${signed(d.latestOverheadPercent)}).`,
+    '',
+    `Subscribe cost: ${s.streams.toLocaleString('en')} connects over ${s.topics} topics that each retain one event, server CPU per connect (median of ${s.runs.length / 2} runs each): ` +
+      `${s.cpuUsPerConnect.plain?.toFixed(0)} µs plain, ${s.cpuUsPerConnect.latest?.toFixed(0)} µs with since=latest ` +
+      `(+${s.extraUsPerSubscribe?.toFixed(0)} µs: the history read and the one retained frame written).`,
+    '',
+    `Publish requests/s, ${p.publishers} keep-alive publishers in a closed loop for ${p.seconds} s, a fresh Idempotency-Key on every request vs none (median of ${p.runs.length / (2 * Object.keys(p.brokers).length)} runs each):`,
+    '',
+    table(
+      ['broker', 'without key', 'with key', 'difference'],
+      Object.entries(p.brokers).map(([broker, b]) => [
+        broker,
+        `${b.withoutKey?.toLocaleString('en') ?? '–'}/s`,
+        `${b.withKey?.toLocaleString('en') ?? '–'}/s`,
+        signed(b.lossPercent === null ? null : -b.lossPercent),
+      ]),
+    ),
+    ...(p.redisSkipped ? ['', `Redis rows skipped: ${p.redisSkipped}.`] : []),
+    '',
+  ];
 }
 
 function stepsTable(results) {
@@ -493,6 +579,7 @@ function markdown(results) {
       '',
     );
   }
+  if (extra?.deliveryModes) parts.push(...deliveryModesSection(extra.deliveryModes));
   parts.push(
     '## How it was measured',
     '',

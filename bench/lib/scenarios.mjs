@@ -64,15 +64,15 @@ export async function idleMemory(server, clients, steps, { settleMs = 2_000, idl
   return { baseRssMb: base.rss / 1048576, rows };
 }
 
-/** Makes sure exactly `count` fan-out subscribers are connected. */
-async function ensureSubscribers(server, clients, count) {
+/** Makes sure exactly `count` fan-out subscribers are connected (`query` is appended to their path). */
+async function ensureSubscribers(server, clients, count, query = '') {
   const { open } = await clients.stats();
   if (open === count) return true;
   if (open > 0) await clients.closeAll();
   const result = await clients.open({
     host: server.host,
     port: server.port,
-    paths: [eventsPath(FANOUT_TOPIC)],
+    paths: [eventsPath(FANOUT_TOPIC) + query],
     count,
     concurrency: 500,
   });
@@ -98,9 +98,11 @@ async function drained(clients) {
  * A step whose deliveries are more than 1 % short one second after the last
  * publish was answered has missed p99 <= 1 s already and ends there ("late").
  * Events published before the step (an earlier step's backlog) do not count.
+ * `query` (e.g. '&conflate=1') is added to each subscriber's path; a series
+ * that changes it must close the subscribers in between.
  */
-export async function fanoutStep(server, clients, { subscribers, deliveriesPerSecond, durationMs }) {
-  if (!(await ensureSubscribers(server, clients, subscribers))) {
+export async function fanoutStep(server, clients, { subscribers, deliveriesPerSecond, durationMs, query = '' }) {
+  if (!(await ensureSubscribers(server, clients, subscribers, query))) {
     return { subscribers, deliveriesPerSecond, held: false, error: 'could not connect all subscribers' };
   }
   await drained(clients);
