@@ -433,6 +433,66 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/topics": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Topics with a subscriber or a retained event
+         * @description In code-unit order, a page at a time. A scoped publisher JWT sees only the topics it may publish to.
+         */
+        get: operations["listTopics"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/topics/{topic}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A topic's subscribers and newest retained event
+         * @description Render a snapshot from your own state with `lastEventId`, then subscribe with it as `Last-Event-ID`: the stream goes on from exactly there.
+         */
+        get: operations["getTopic"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/topics/{topic}/presence": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Who is subscribed to a topic
+         * @description Members grouped by the subscriber JWT `sub` (with its `tenant`) and their stream counts, across instances, a page at a time; streams without a `sub` are counted in `anonymous`, never listed.
+         */
+        get: operations["getTopicPresence"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/metrics": {
         parameters: {
             query?: never;
@@ -878,6 +938,21 @@ export interface components {
             perIp: {
                 [key: string]: number;
             };
+            /**
+             * @description Open streams on this instance of its 20 busiest topics (bounded; a topic's count across instances: `GET /v1/topics/{topic}`).
+             * @example {
+             *       "trucks/42": 31,
+             *       "prices/EURUSD": 12
+             *     }
+             */
+            perTopic: {
+                [key: string]: number;
+            };
+            /**
+             * @description Topics with at least one open stream on this instance.
+             * @example 2
+             */
+            topicsActive: number;
             /**
              * @description Mean lifetime of closed streams.
              * @example 184000
@@ -1723,6 +1798,83 @@ export interface components {
             /** @example 0.9 */
             threshold: number;
         };
+        TopicInfo: {
+            /**
+             * @description 1–256 characters from `A-Z a-z 0-9 _ - . : / ~ @`.
+             * @example trucks/42
+             */
+            topic: string;
+            /**
+             * @description Open streams on the topic, across every instance.
+             * @example 3
+             */
+            subscribers: number;
+            /**
+             * @description Id of the topic's newest retained event (null: none). Subscribe with it as `Last-Event-ID` to go on from exactly a snapshot taken now: nothing in between is lost or sent twice.
+             * @example mwtm6owhb8wp-42
+             */
+            lastEventId: string | null;
+            /**
+             * @description Publish time of that event, ms since the epoch (null: none).
+             * @example 1795459440620
+             */
+            lastEventAt: number | null;
+            /**
+             * @description Events of the topic held in history (with Redis, possibly some past HISTORY_TTL_MS not yet trimmed).
+             * @example 17
+             */
+            retained: number;
+        };
+        TopicList: {
+            /** @description Topics with a subscriber or a retained event, in code-unit order. */
+            topics: components["schemas"]["TopicInfo"][];
+            /**
+             * @description Pass as `cursor` for the next page; null: last page.
+             * @example dHJ1Y2tzLzQy
+             */
+            cursor: string | null;
+        };
+        PresenceMember: {
+            /**
+             * @description The subscriber token's `sub`.
+             * @example operator-7
+             */
+            sub: string;
+            /**
+             * @description The token's `tenant`, null without one.
+             * @example acme
+             */
+            tenant: string | null;
+            /**
+             * @description Open streams of this member on the topic, across every instance.
+             * @example 2
+             */
+            connections: number;
+        };
+        TopicPresence: {
+            /**
+             * @description 1–256 characters from `A-Z a-z 0-9 _ - . : / ~ @`.
+             * @example trucks/42
+             */
+            topic: string;
+            /**
+             * @description Open streams on the topic, across every instance.
+             * @example 3
+             */
+            subscribers: number;
+            /**
+             * @description Of those, streams without a `sub` (counted, never listed).
+             * @example 1
+             */
+            anonymous: number;
+            /** @description Members by `sub` and `tenant`, in a stable order. */
+            members: components["schemas"]["PresenceMember"][];
+            /**
+             * @description Pass as `cursor` for more members; null: no more.
+             * @example dHJ1Y2tzLzQy
+             */
+            cursor: string | null;
+        };
     };
     responses: never;
     parameters: never;
@@ -1755,6 +1907,8 @@ export interface operations {
     subscribe: {
         parameters: {
             query: {
+                /** @description `1`: also `event: presence` frames `{"topic","subscribers"}` (this stream counted) when a subscribed topic's count changes: at most one per topic per second, the latest count at the end of a burst, never before the stream's replay. 400 when Herald runs with PRESENCE=off. */
+                presence?: "0" | "1";
                 /** @description `1`: when the stream falls behind, only the newest pending event per topic is sent once the socket drains (never cut as a slow consumer); ids still only increase. */
                 conflate?: "0" | "1";
                 /** @description `raw`: `data:` is the payload. `envelope`: `data:` is `{"topic","type","data","ts"}` (StreamEnvelope). */
@@ -1806,7 +1960,7 @@ export interface operations {
                     "text/event-stream": string;
                 };
             };
-            /** @description A bad topic, too many topics, a bad `format`, `since` or `conflate`, or a query parameter given twice. */
+            /** @description A bad topic, too many topics, a bad `format`, `since`, `conflate` or `presence`, or a query parameter given twice. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -3369,6 +3523,213 @@ export interface operations {
             /** @description The example was not built. */
             404: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HttpErrorBody"];
+                };
+            };
+        };
+    };
+    listTopics: {
+        parameters: {
+            query?: {
+                /** @description Most entries in one page. */
+                limit?: number;
+                /** @description The `cursor` of the previous page (opaque). */
+                cursor?: string;
+                /** @description Only topics that start with this. */
+                prefix?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TopicList"];
+                };
+            };
+            /** @description A bad `prefix`, `limit` or `cursor`. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HttpErrorBody"];
+                };
+            };
+            /** @description No publisher credential, or one Herald does not accept. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HttpErrorBody"];
+                };
+            };
+            /** @description Herald runs with PRESENCE=off. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HttpErrorBody"];
+                };
+            };
+            /** @description Presence cannot be counted exactly right now (Redis unreachable): never a wrong number. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying (429: until the limit frees up; 503: `RETRY_AFTER_SECONDS`). */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HttpErrorBody"];
+                };
+            };
+        };
+    };
+    getTopic: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The topic, URL-encoded (`trucks%2F42`). */
+                topic: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TopicInfo"];
+                };
+            };
+            /** @description Not a valid topic. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HttpErrorBody"];
+                };
+            };
+            /** @description No publisher credential, or one Herald does not accept. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HttpErrorBody"];
+                };
+            };
+            /** @description A JWT whose `publish` claim does not allow one of the topics. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HttpErrorBody"];
+                };
+            };
+            /** @description Herald runs with PRESENCE=off. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HttpErrorBody"];
+                };
+            };
+            /** @description Presence cannot be counted exactly right now (Redis unreachable): never a wrong number. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying (429: until the limit frees up; 503: `RETRY_AFTER_SECONDS`). */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HttpErrorBody"];
+                };
+            };
+        };
+    };
+    getTopicPresence: {
+        parameters: {
+            query?: {
+                /** @description Most entries in one page. */
+                limit?: number;
+                /** @description The `cursor` of the previous page (opaque). */
+                cursor?: string;
+            };
+            header?: never;
+            path: {
+                /** @description The topic, URL-encoded (`trucks%2F42`). */
+                topic: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TopicPresence"];
+                };
+            };
+            /** @description Not a valid topic, or a bad `limit` or `cursor`. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HttpErrorBody"];
+                };
+            };
+            /** @description No publisher credential, or one Herald does not accept. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HttpErrorBody"];
+                };
+            };
+            /** @description A JWT whose `publish` claim does not allow one of the topics. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HttpErrorBody"];
+                };
+            };
+            /** @description Herald runs with PRESENCE=off. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HttpErrorBody"];
+                };
+            };
+            /** @description Presence cannot be counted exactly right now (Redis unreachable): never a wrong number. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying (429: until the limit frees up; 503: `RETRY_AFTER_SECONDS`). */
+                    "Retry-After": number;
                     [name: string]: unknown;
                 };
                 content: {

@@ -2,6 +2,7 @@
 export const TAGS = {
   subscribe: 'Subscribe',
   publish: 'Publish',
+  topics: 'Topics',
   connections: 'Admin: connections',
   alerts: 'Admin: alerts',
   operations: 'Operations',
@@ -12,6 +13,7 @@ export const TAGS = {
 export const TAG_DESCRIPTIONS: Record<(typeof TAGS)[keyof typeof TAGS], string> = {
   Subscribe: 'Event streams (`text/event-stream`) with exact resume, and the long-poll fallback.',
   Publish: 'Events into topics; each stored in history, with its id, before `202`.',
+  Topics: 'Subscribers across instances, the newest retained event, and who is listening (presence).',
   'Admin: connections': 'The open streams of this instance; kick one.',
   'Admin: alerts': 'Alert channels (Slack, email, webhook, log), rules over the monitored figures, history.',
   Operations: 'Health probes, Prometheus metrics, the status snapshot and the live dashboard.',
