@@ -1,11 +1,13 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
 import { FakeHerald, until } from '../test/fake-herald.js';
 import { EventStream, type EventStreamOptions, type StreamEvent } from './event-stream.js';
-import type { ConnectionState, HeraldError, ResetInfo } from './types.js';
+import type { ConnectionState, HeraldError, PresenceInfo, ResetInfo } from './types.js';
 
 interface Recorded {
   events: StreamEvent[];
   resets: ResetInfo[];
+  /** With the number of events handed on before each. */
+  presence: (PresenceInfo & { eventsBefore: number })[];
   states: ConnectionState[];
   errors: HeraldError[];
 }
@@ -14,7 +16,7 @@ const streams: EventStream[] = [];
 afterEach(() => streams.splice(0).forEach((stream) => stream.close()));
 
 function open(herald: FakeHerald, options: Partial<EventStreamOptions> = {}): { stream: EventStream } & Recorded {
-  const recorded: Recorded = { events: [], resets: [], states: [], errors: [] };
+  const recorded: Recorded = { events: [], resets: [], presence: [], states: [], errors: [] };
   const stream = new EventStream(
     {
       baseUrl: 'http://herald.test/base',
@@ -35,6 +37,7 @@ function open(herald: FakeHerald, options: Partial<EventStreamOptions> = {}): { 
     {
       events: (batch) => recorded.events.push(...batch),
       reset: (info) => recorded.resets.push(info),
+      presence: (info) => recorded.presence.push({ ...info, eventsBefore: recorded.events.length }),
       state: (state) => recorded.states.push(state),
       error: (error) => recorded.errors.push(error),
       opened: () => undefined,
@@ -77,6 +80,55 @@ describe('EventStream', () => {
     s.stream.setTopics(['prices/x']);
     await until(() => s.stream.state === 'open', 2_000, 'open');
     expect(herald.last.url.searchParams.get('since')).toBe('latest');
+  });
+
+  it('with presence, asks for presence=1 and hands presence frames on in order, never as events or resume ids', async () => {
+    const herald = new FakeHerald();
+    const s = open(herald);
+    s.stream.setTopics(['trucks/1'], { presence: true });
+    await until(() => s.stream.state === 'open');
+    expect(herald.last.url.searchParams.get('presence')).toBe('1');
+    // One read with an event, then a presence frame: the event goes out first.
+    herald.write(
+      'id: e1-0\ndata: {"topic":"trucks/1","data":"p1","ts":1}\n\n' +
+        'event: presence\ndata: {"topic":"trucks/1","subscribers":3}\n\n',
+    );
+    await until(() => s.presence.length === 1);
+    expect(s.presence).toEqual([{ topic: 'trucks/1', subscribers: 3, eventsBefore: 1 }]);
+    // A published event whose type is `presence` has an id: it stays an event.
+    const typed = herald.event('trucks/1', { who: 'x' }, { type: 'presence' });
+    herald.presence('trucks/1', -1);
+    herald.presence('trucks/1', 2);
+    await until(() => s.presence.length === 2);
+    expect(s.events.map((e) => [e.id, e.type])).toEqual([
+      ['e1-0', 'message'],
+      [typed, 'presence'],
+    ]);
+    expect(s.presence[1]).toEqual({ topic: 'trucks/1', subscribers: 2, eventsBefore: 2 });
+    expect(s.errors).toMatchObject([{ kind: 'protocol', fatal: false }]);
+    expect(s.stream.lastEventId).toBe(typed);
+    herald.end();
+    await until(() => herald.requests.length === 2);
+    expect(herald.last.lastEventId).toBe(typed);
+    expect(herald.last.url.searchParams.get('presence')).toBe('1');
+  });
+
+  it('without presence, asks for none and ignores a presence frame', async () => {
+    const herald = new FakeHerald();
+    const s = open(herald);
+    s.stream.setTopics(['a']);
+    await until(() => s.stream.state === 'open');
+    expect(herald.last.url.searchParams.has('presence')).toBe(false);
+    herald.presence('a', 1);
+    const id = herald.event('a', 1);
+    await until(() => s.events.length === 1);
+    expect(s.presence).toEqual([]);
+    expect(s.errors).toEqual([]);
+    expect(s.stream.lastEventId).toBe(id);
+    s.stream.setTopics(['a'], { presence: true });
+    await until(() => herald.requests.length === 2 && s.stream.state === 'open');
+    expect(herald.last.url.searchParams.get('presence')).toBe('1');
+    expect(herald.last.lastEventId).toBe(id);
   });
 
   it('reopens at once with its last id and the new topics when the topics change', async () => {

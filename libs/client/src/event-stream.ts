@@ -1,8 +1,9 @@
 import { createParser, type EventSourceMessage } from 'eventsource-parser';
 import { parseEventId, type EventCursor } from '@herald/sse';
 import { parseRetryAfter } from './backoff.js';
+import { closeReasonOf, presenceInfoOf, resetInfoOf } from './control-frames.js';
 import { decideRetry, type StreamEnd } from './retry-policy.js';
-import type { ConnectionState, HeraldError, ResetInfo, StreamTransport } from './types.js';
+import type { ConnectionState, HeraldError, PresenceInfo, ResetInfo, StreamTransport } from './types.js';
 
 /** One event off the wire, from its envelope. */
 export interface StreamEvent {
@@ -17,6 +18,8 @@ export interface EventStreamListener {
   /** Events of one read, in id order; `lastEventId` already points past them. */
   events(batch: StreamEvent[], receivedAt: number): void;
   reset(info: ResetInfo): void;
+  /** A `presence` frame (only with `presence=1`); it has no id and never moves `lastEventId`. */
+  presence(info: PresenceInfo): void;
   state(state: ConnectionState): void;
   error(error: HeraldError): void;
   /** A stream was opened (its response's `Date` header, when readable). */
@@ -91,6 +94,7 @@ export class EventStream {
   connectTimeMs: number | null = null;
 
   private topics: readonly string[] = [];
+  private presence = false;
   private eventTypes = new Set<string>();
   private lastCursor: EventCursor | null = null;
   private failures = 0;
@@ -111,9 +115,13 @@ export class EventStream {
     this.retryMs = options.initialRetryMs;
   }
 
-  /** The topics to carry: reopens the stream now if one is open or opening, else takes effect on the next attempt. */
-  setTopics(topics: readonly string[]): void {
+  /**
+   * The topics to carry, and whether to ask for `presence` frames: reopens the stream now if one is open or
+   * opening, else takes effect on the next attempt.
+   */
+  setTopics(topics: readonly string[], { presence = false }: { presence?: boolean } = {}): void {
     this.topics = topics;
+    this.presence = presence;
     if (this.closed) return;
     if (!this.running) {
       this.running = true;
@@ -244,6 +252,7 @@ export class EventStream {
     for (const topic of this.topics) url.searchParams.append('topic', topic);
     url.searchParams.set('format', 'envelope');
     if (this.options.latest === true) url.searchParams.set('since', 'latest');
+    if (this.presence) url.searchParams.set('presence', '1');
     if (lastEventIdInQuery && this.lastEventId !== null) url.searchParams.set('lastEventId', this.lastEventId);
     if (token !== null && (this.options.tokenIn === 'query' || lastEventIdInQuery)) {
       url.searchParams.set('access_token', token);
@@ -340,12 +349,20 @@ export class EventStream {
 
   /**
    * One parsed frame. Events go to `batch` (and move `lastEventId`), `reset`
-   * goes out at once after the events before it; returns the reason of an
-   * `event: close`.
+   * and `presence` go out at once after the events before them; returns the
+   * reason of an `event: close`.
    */
   private handle(message: EventSourceMessage, batch: StreamEvent[]): string | undefined {
     const type = message.event ?? 'message';
     if (type === 'close') return closeReasonOf(message.data);
+    // Herald's presence frames have no id; a published event of type `presence` has one, and stays an event.
+    if (type === 'presence' && this.presence && !message.id) {
+      this.flush(batch);
+      const info = presenceInfoOf(message.data);
+      if (info) this.listener.presence(info);
+      else this.skipped('a presence frame without a topic and a count');
+      return undefined;
+    }
     if (type === 'reset') {
       this.flush(batch);
       const info = resetInfoOf(message.data, this.lastEventId);
@@ -375,14 +392,15 @@ export class EventStream {
         ts: envelope.ts,
       });
     } else {
-      this.listener.error({
-        kind: 'protocol',
-        message: `event ${message.id} is not an envelope; skipped`,
-        fatal: false,
-      });
+      this.skipped(`event ${message.id} is not an envelope`);
     }
     this.advance(message.id, cursor);
     return undefined;
+  }
+
+  /** A frame Herald does not send: reported, not fatal. */
+  private skipped(what: string): void {
+    this.listener.error({ kind: 'protocol', message: `${what}; skipped`, fatal: false });
   }
 
   private advance(id: string, cursor: EventCursor | null): void {
@@ -419,7 +437,9 @@ export class EventStream {
       };
       const onAbort = (): void => finish(attempt.end ?? { kind: 'resubscribe' });
       const onFrame = (event: MessageEvent<string>): void => {
-        const message: EventSourceMessage = { id: event.lastEventId, event: event.type, data: event.data };
+        // EventSource repeats the last id on a frame without one: the id we already stand at means none.
+        const id = event.lastEventId === this.lastEventId ? '' : event.lastEventId;
+        const message: EventSourceMessage = { id, event: event.type, data: event.data };
         const reason = this.handle(message, batch);
         this.flush(batch);
         if (reason !== undefined) finish({ kind: 'server-close', reason });
@@ -427,7 +447,7 @@ export class EventStream {
       attempt.controller.signal.addEventListener('abort', onAbort);
       source.onopen = () => opened(this.options.now(), null);
       source.onerror = () => finish({ kind: 'network', message: 'the EventSource failed (status not visible)' });
-      for (const type of ['message', 'reset', 'close', ...this.eventTypes]) {
+      for (const type of ['message', 'reset', 'close', ...(this.presence ? ['presence'] : []), ...this.eventTypes]) {
         source.addEventListener(type, onFrame as EventListener);
       }
       this.addEventSourceType = (type) => source.addEventListener(type, onFrame as EventListener);
@@ -453,25 +473,4 @@ async function errorMessage(response: Response): Promise<string> {
     // Not JSON: the status and the start of the text say enough.
   }
   return `${response.status} ${response.statusText}${text ? `: ${text.slice(0, 200)}` : ''}`.trim();
-}
-
-function closeReasonOf(data: string): string {
-  try {
-    const reason = (JSON.parse(data) as { reason?: unknown }).reason;
-    return typeof reason === 'string' ? reason : 'unknown';
-  } catch {
-    return 'unknown';
-  }
-}
-
-function resetInfoOf(data: string, fallbackId: string | null): ResetInfo {
-  try {
-    const body = JSON.parse(data) as { reason?: unknown; lastEventId?: unknown };
-    return {
-      reason: typeof body.reason === 'string' ? body.reason : 'history-lost',
-      lastEventId: typeof body.lastEventId === 'string' ? body.lastEventId : fallbackId,
-    };
-  } catch {
-    return { reason: 'history-lost', lastEventId: fallbackId };
-  }
 }

@@ -1,13 +1,17 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
 import { FakeHerald, until } from '../test/fake-herald.js';
 import { HeraldClient } from './herald-client.js';
-import type { EventMeta, HeraldError } from './types.js';
+import type { EventMeta, HeraldClientOptions, HeraldError, PresenceInfo } from './types.js';
 
 const clients: HeraldClient[] = [];
 afterEach(() => clients.splice(0).forEach((client) => client.close()));
 
-function client(herald: FakeHerald): HeraldClient {
-  const created = new HeraldClient('http://herald.test/', { fetch: herald.fetch, resubscribeDebounceMs: 5 });
+function client(herald: FakeHerald, options: HeraldClientOptions = {}): HeraldClient {
+  const created = new HeraldClient('http://herald.test/', {
+    fetch: herald.fetch,
+    resubscribeDebounceMs: 5,
+    ...options,
+  });
   clients.push(created);
   return created;
 }
@@ -56,6 +60,21 @@ describe('HeraldClient (one stream in this process)', () => {
     expect(metrics.lastEventId).toBe(id);
     expect(metrics.latencyMs!.last).toBeGreaterThanOrEqual(20);
     expect(metrics.connectTimeMs).not.toBeNull();
+  });
+
+  it('with presence: true, asks for presence=1 and emits `presence`, leaving the resume id to events', async () => {
+    const herald = new FakeHerald();
+    const c = client(herald, { presence: true });
+    const presence: PresenceInfo[] = [];
+    c.on('presence', (info) => presence.push(info));
+    c.subscribe('trucks/42', () => undefined);
+    await until(() => c.state === 'open');
+    expect(herald.last.url.searchParams.get('presence')).toBe('1');
+    const id = herald.event('trucks/42', { lat: 1 });
+    herald.presence('trucks/42', 3);
+    await until(() => presence.length === 1);
+    expect(presence).toEqual([{ topic: 'trucks/42', subscribers: 3 }]);
+    expect(c.metrics()).toMatchObject({ lastEventId: id, messagesReceived: 1 });
   });
 
   it('keeps delivering when one handler throws, and reports it', async () => {

@@ -16,6 +16,7 @@ import type {
   EventHandler,
   HeraldClientOptions,
   HeraldError,
+  PresenceInfo,
   ResetInfo,
   StreamTransport,
   SubscribeOptions,
@@ -33,6 +34,7 @@ interface ClientEvents {
   state: (state: ConnectionState) => void;
   reset: (info: ResetInfo) => void;
   error: (error: HeraldError) => void;
+  presence: (info: PresenceInfo) => void;
 }
 
 type Hello = Extract<TabMessage, { kind: 'hello' }>;
@@ -81,12 +83,14 @@ export class HeraldClient {
   private link: HubLink;
   private readonly config: HubConfig;
   private readonly token: TokenSource | undefined;
+  private readonly presence: boolean;
   private readonly tabId = randomId();
   private readonly subscriptions = new Map<number, ClientSubscription>();
   private readonly listeners: { [K in keyof ClientEvents]: Set<ClientEvents[K]> } = {
     state: new Set(),
     reset: new Set(),
     error: new Set(),
+    presence: new Set(),
   };
   private readonly recorder = new ClientMetricsRecorder(Date.now);
   private stats: HubStats;
@@ -101,6 +105,7 @@ export class HeraldClient {
     }
     this.baseUrl = base.href.replace(/\/+$/, '');
     this.token = options.token;
+    this.presence = options.presence === true;
     const transport: StreamTransport =
       options.transport === 'fetch' || options.transport === 'eventsource'
         ? options.transport
@@ -175,7 +180,10 @@ export class HeraldClient {
     };
   }
 
-  /** Listens for `state` changes, `reset` (re-fetch your state) and `error`; returns the function that stops it. */
+  /**
+   * Listens for `state` changes, `reset` (re-fetch your state), `error` and, with the `presence` option,
+   * `presence` (`{topic, subscribers}` for this client's topics); returns the function that stops it.
+   */
   on<K extends keyof ClientEvents>(event: K, listener: ClientEvents[K]): () => void {
     const set = this.listeners[event] as Set<ClientEvents[K]> | undefined;
     if (!set) throw new TypeError(`HeraldClient: unknown event ${JSON.stringify(event)}`);
@@ -255,6 +263,7 @@ export class HeraldClient {
       config: this.config,
       token: typeof this.token === 'string' ? this.token : null,
       tokenProvider: typeof this.token === 'function',
+      presence: this.presence,
     };
   }
 
@@ -299,6 +308,9 @@ export class HeraldClient {
         break;
       case 'reset':
         this.emit('reset', message.info);
+        break;
+      case 'presence':
+        this.emit('presence', message.info);
         break;
       case 'error':
         if (message.sub !== undefined) this.subscriptions.delete(message.sub);

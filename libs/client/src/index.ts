@@ -8,6 +8,7 @@ export type {
   HeraldError,
   HeraldErrorKind,
   LatencySummary,
+  PresenceInfo,
   ResetInfo,
   StreamTransport,
   SubscribeOptions,

@@ -1,7 +1,7 @@
-import type { ConnectionState, HeraldError, ResetInfo, StreamTransport } from './types.js';
+import type { ConnectionState, HeraldError, PresenceInfo, ResetInfo, StreamTransport } from './types.js';
 
 /** Bump when the messages below change: the worker's name includes it, so old and new tabs never mix. */
-export const PROTOCOL_VERSION = 1;
+export const PROTOCOL_VERSION = 2;
 
 /** Everything the hub needs to run the stream; serializable so a tab can hand it to the worker. */
 export interface HubConfig {
@@ -51,6 +51,8 @@ export type TabMessage =
       token: string | null;
       /** The tab can mint tokens on request (`token-request`). */
       tokenProvider: boolean;
+      /** The tab wants `presence` for its topics (per tab, so tabs with and without share one worker). */
+      presence: boolean;
       /** A Web Lock the tab holds until it dies; granted to the worker means the tab is gone. */
       lock: string | null;
     }
@@ -66,6 +68,8 @@ export type HubMessage =
   /** `lastEventId`: where the stream stands after these events. */
   | { kind: 'events'; events: RoutedEvent[]; lastEventId: string | null }
   | { kind: 'reset'; info: ResetInfo }
+  /** A topic of this tab's subscriptions: Herald's latest count, or the hub's last known one for a new subscription. */
+  | { kind: 'presence'; info: PresenceInfo }
   | { kind: 'error'; error: HeraldError; sub?: number }
   | { kind: 'token-request'; request: number }
   /** The hub no longer knows this tab (timed out, or it was in the back/forward cache): say hello again. */

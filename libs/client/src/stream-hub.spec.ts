@@ -23,6 +23,10 @@ class FakeTab implements HubPeer {
   post(message: HubMessage): void {
     this.messages.push(message);
   }
+  /** Presence received, as `topic=subscribers` strings, in order. */
+  get presence(): string[] {
+    return this.of('presence').map(({ info }) => `${info.topic}=${info.subscribers}`);
+  }
   /** Events received, as `sub:data` strings, in order. */
   get received(): string[] {
     return this.messages
@@ -46,7 +50,16 @@ function setup(now: () => number = Date.now): { hub: StreamHub; herald: FakeHera
 }
 
 function hello(hub: StreamHub, tab: FakeTab, extra: Partial<Extract<TabMessage, { kind: 'hello' }>> = {}): void {
-  hub.receive(tab, { kind: 'hello', tab: tab.id, config, token: null, tokenProvider: false, lock: 'lock', ...extra });
+  hub.receive(tab, {
+    kind: 'hello',
+    tab: tab.id,
+    config,
+    token: null,
+    tokenProvider: false,
+    presence: false,
+    lock: 'lock',
+    ...extra,
+  });
 }
 
 function subscribe(hub: StreamHub, tab: FakeTab, sub: number, topics: string[], types: string[] | null = null): void {
@@ -246,5 +259,84 @@ describe('StreamHub', () => {
     await until(() => b.of('reset').length === 1);
     expect(a.of('reset')[0].info).toEqual({ reason: 'history-lost', lastEventId: 'e1-9' });
     expect(b.of('stats').map((m) => m.stats.state)).toContain('open');
+  });
+
+  describe('presence', () => {
+    it('asks for it while a tab does, and gives each count only to tabs that asked and have the topic', async () => {
+      const { hub, herald } = setup();
+      const [a, b, c] = [new FakeTab('a'), new FakeTab('b'), new FakeTab('c')];
+      hello(hub, a, { presence: true });
+      hello(hub, b);
+      hello(hub, c, { presence: true });
+      subscribe(hub, a, 1, ['t/1']);
+      subscribe(hub, a, 2, ['t/1', 't/2']);
+      subscribe(hub, b, 1, ['t/1']);
+      subscribe(hub, c, 1, ['t/3']);
+      await until(() => hub.stats().state === 'open');
+      expect(herald.requests).toHaveLength(1);
+      expect(herald.last.url.searchParams.get('presence')).toBe('1');
+      const id = herald.event('t/1', 'p1');
+      herald.presence('t/1', 2);
+      herald.presence('t/2', 1);
+      herald.presence('t/3', 1);
+      await until(() => a.presence.length === 2 && c.presence.length === 1);
+      // One count per tab, however many of its subscriptions share the topic.
+      expect(a.presence).toEqual(['t/1=2', 't/2=1']);
+      expect(c.presence).toEqual(['t/3=1']);
+      expect(b.presence).toEqual([]);
+      expect(b.received).toEqual(['1:p1']);
+      expect(hub.stats().lastEventId).toBe(id);
+      expect(a.of('events').map((m) => m.lastEventId)).toEqual([id]);
+    });
+
+    it('gives a tab that subscribes to a topic the stream carries its last count at once, with no reconnect', async () => {
+      const { hub, herald } = setup();
+      const [a, b, late, quiet] = [new FakeTab('a'), new FakeTab('b'), new FakeTab('late'), new FakeTab('quiet')];
+      hello(hub, a, { presence: true });
+      hello(hub, b);
+      subscribe(hub, a, 1, ['t/1']);
+      subscribe(hub, b, 1, ['t/2']);
+      await until(() => hub.stats().state === 'open');
+      herald.presence('t/1', 4);
+      herald.presence('t/2', 1);
+      await until(() => a.presence.length === 1);
+      hello(hub, late, { presence: true });
+      hello(hub, quiet);
+      subscribe(hub, late, 1, ['t/2', 't/1']);
+      subscribe(hub, quiet, 1, ['t/1']);
+      // Kept although no tab that asked had t/2 when its count came.
+      expect(late.presence).toEqual(['t/2=1', 't/1=4']);
+      expect(quiet.presence).toEqual([]);
+      await sleep(60);
+      expect(herald.requests).toHaveLength(1);
+    });
+
+    it('reopens with presence when the first tab asks and without when the last leaves, resuming each time', async () => {
+      const { hub, herald } = setup();
+      const [plain, asking, next] = [new FakeTab('plain'), new FakeTab('asking'), new FakeTab('next')];
+      hello(hub, plain);
+      subscribe(hub, plain, 1, ['x']);
+      await until(() => hub.stats().state === 'open');
+      expect(herald.last.url.searchParams.has('presence')).toBe(false);
+      const id = herald.event('x', 1);
+      await until(() => plain.received.length === 1);
+      hello(hub, asking, { presence: true });
+      subscribe(hub, asking, 1, ['x']);
+      await until(() => herald.requests.length === 2 && hub.stats().state === 'open');
+      expect(herald.last.url.searchParams.get('presence')).toBe('1');
+      expect(herald.last.lastEventId).toBe(id);
+      herald.presence('x', 1);
+      await until(() => asking.presence.length === 1);
+      hub.receive(asking, { kind: 'bye' });
+      await until(() => herald.requests.length === 3 && hub.stats().state === 'open');
+      expect(herald.last.url.searchParams.has('presence')).toBe(false);
+      expect(herald.last.lastEventId).toBe(id);
+      // The stream no longer counts: a new tab that asks gets no stale count, and the stream asks again.
+      hello(hub, next, { presence: true });
+      subscribe(hub, next, 1, ['x']);
+      expect(next.presence).toEqual([]);
+      await until(() => herald.requests.length === 4 && hub.stats().state === 'open');
+      expect(herald.last.url.searchParams.get('presence')).toBe('1');
+    });
   });
 });

@@ -4,6 +4,7 @@ import type { HubConfig, HubMessage, HubStats, RoutedEvent, TabMessage } from '.
 import { ServerClock } from './server-clock.js';
 import { forbiddenTopics, tokenTopics } from './token-claims.js';
 import { TopicUnion } from './topic-union.js';
+import type { PresenceInfo } from './types.js';
 
 /** Where the hub's messages to one tab go (a MessagePort, or the page's own client). */
 export interface HubPeer {
@@ -27,6 +28,8 @@ interface Tab {
   /** Its death is signalled by a Web Lock, so silence is not a reason to drop it. */
   lockBacked: boolean;
   tokenProvider: boolean;
+  /** It asked for `presence`: it gets the counts of its own topics. */
+  presence: boolean;
 }
 
 /**
@@ -44,7 +47,8 @@ const TOKEN_REQUEST_TIMEOUT_MS = 10_000;
  * Node): keeps the union of every tab's topics, holds one EventStream for
  * that union in envelope format, routes each event to the subscriptions that
  * want its topic, drops tabs that are gone, and reopens the stream (with its
- * last id, after a short debounce) whenever the union changes.
+ * last id, after a short debounce) whenever the union changes. The stream asks
+ * for presence while any tab does; only those tabs get it, for their topics.
  */
 export class StreamHub {
   private readonly tabs = new Map<HubPeer, Tab>();
@@ -54,8 +58,11 @@ export class StreamHub {
   private staticToken: string | null = null;
   private allowedTopics: string[] | undefined;
   private resubscribeTimer: ReturnType<typeof setTimeout> | undefined;
-  /** The topics last handed to the stream, joined. */
+  /** The topics last handed to the stream, joined, and whether it was asked for presence. */
   private appliedTopics = '';
+  private appliedPresence = false;
+  /** The last presence count per topic of the stream, for tabs that subscribe to a topic it already carries. */
+  private readonly counts = new Map<string, number>();
   private nextTokenRequest = 0;
   private readonly tokenRequests = new Map<number, (token: string | null) => void>();
 
@@ -83,6 +90,7 @@ export class StreamHub {
       {
         events: (batch, receivedAt) => this.dispatch(batch, receivedAt),
         reset: (info) => this.broadcast({ kind: 'reset', info }),
+        presence: (info) => this.routePresence(info),
         state: () => this.broadcastStats(),
         error: (error) => this.broadcast({ kind: 'error', error }),
         opened: (receivedAt, date) => this.clock.observeDateHeader(receivedAt, date),
@@ -122,7 +130,9 @@ export class StreamHub {
       lastSeen: this.env.now(),
       lockBacked: hello.lock !== null,
       tokenProvider: hello.tokenProvider,
+      presence: hello.presence,
     });
+    if (hello.presence && !this.appliedPresence) this.unionChanged();
     if (hello.token !== null && hello.token !== this.staticToken) {
       this.staticToken = hello.token;
       this.useToken(hello.token);
@@ -163,8 +173,10 @@ export class StreamHub {
 
   /** The tab is gone (bye, its Web Lock was released, or it timed out): its topics leave the union. */
   detach(peer: HubPeer): void {
-    if (!this.tabs.delete(peer)) return;
-    if (this.union.removeOwner(peer)) this.unionChanged();
+    const tab = this.tabs.get(peer);
+    if (!tab) return;
+    this.tabs.delete(peer);
+    if (this.union.removeOwner(peer) || tab.presence) this.unionChanged();
   }
 
   /** Drops tabs without a Web Lock that have been silent longer than the tab timeout. */
@@ -211,6 +223,11 @@ export class StreamHub {
     });
     if (types) this.stream.listenFor(types);
     if (changed) this.unionChanged();
+    if (!tab.presence) return;
+    for (const topic of topics) {
+      const subscribers = this.counts.get(topic);
+      if (subscribers !== undefined) tab.peer.post({ kind: 'presence', info: { topic, subscribers } });
+    }
   }
 
   /** Bursts of subscribe/unsubscribe (a page setting up, tabs closing together) cost one reconnect. */
@@ -219,12 +236,25 @@ export class StreamHub {
     this.resubscribeTimer = setTimeout(() => {
       this.resubscribeTimer = undefined;
       const topics = this.union.topics();
+      const presence = [...this.tabs.values()].some((tab) => tab.presence);
       // A burst that ends where it started (a tab reloading) needs no reconnect.
-      if (topics.join('\n') === this.appliedTopics) return;
+      if (topics.join('\n') === this.appliedTopics && presence === this.appliedPresence) return;
       this.appliedTopics = topics.join('\n');
-      this.stream.setTopics(topics);
+      this.appliedPresence = presence;
+      for (const topic of this.counts.keys()) {
+        if (!presence || !topics.includes(topic)) this.counts.delete(topic);
+      }
+      this.stream.setTopics(topics, { presence });
       this.broadcastStats();
     }, this.config.resubscribeDebounceMs);
+  }
+
+  /** To the tabs that asked for presence and subscribed to the topic; kept for tabs that subscribe to it later. */
+  private routePresence(info: PresenceInfo): void {
+    const owners = this.union.owners(info.topic);
+    if (owners.size === 0) return;
+    this.counts.set(info.topic, info.subscribers);
+    for (const peer of owners) if (this.tabs.get(peer)?.presence) peer.post({ kind: 'presence', info });
   }
 
   private dispatch(batch: StreamEvent[], receivedAt: number): void {

@@ -36,6 +36,16 @@ describe('TopicUnion', () => {
     expect(union.topics()).toEqual([]);
   });
 
+  it('names each consumer with a topic once, whatever its filters (presence goes per tab, not per subscription)', () => {
+    const union = new TopicUnion<Tab>();
+    union.add(entry('tab-a', 1, ['t/1']));
+    union.add(entry('tab-a', 2, ['t/1', 't/2'], { types: new Set(['position']) }));
+    union.add(entry('tab-b', 1, ['t/2']));
+    expect([...union.owners('t/1')]).toEqual(['tab-a']);
+    expect([...union.owners('t/2')].sort()).toEqual(['tab-a', 'tab-b']);
+    expect(union.owners('t/3').size).toBe(0);
+  });
+
   it('drops everything of a tab that left', () => {
     const union = new TopicUnion<Tab>();
     union.add(entry('tab-a', 1, ['t/1']));

@@ -88,6 +88,11 @@ export class TopicUnion<Owner> {
     }
   }
 
+  /** The consumers with at least one subscription on `topic`. */
+  owners(topic: string): Set<Owner> {
+    return new Set([...(this.byTopic.get(topic) ?? [])].map((entry) => entry.owner));
+  }
+
   /** Event types named by any subscription (an EventSource must listen for each). */
   types(): Set<string> {
     const types = new Set<string>();

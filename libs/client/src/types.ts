@@ -29,6 +29,12 @@ export interface ResetInfo {
   lastEventId: string | null;
 }
 
+/** `presence: true`: how many streams have a topic open across Herald's instances, this tab's stream included. */
+export interface PresenceInfo {
+  topic: string;
+  subscribers: number;
+}
+
 export type HeraldErrorKind = 'network' | 'http' | 'auth' | 'protocol' | 'subscription' | 'handler';
 
 export interface HeraldError {
@@ -120,6 +126,11 @@ export interface HeraldClientOptions {
    * (`since=latest`), so state-like topics (positions, prices) need no separate fetch. Default false.
    */
   latest?: boolean;
+  /**
+   * `presence=1`: `presence` events with the number of streams on each of this client's topics, within
+   * about a second of a change. Streams, not tabs: the tabs sharing one stream count once. Default false.
+   */
+  presence?: boolean;
   /** The fetch to use (Node services with a custom agent, tests). */
   fetch?: typeof fetch;
 }

@@ -73,6 +73,11 @@ export class FakeHerald {
     return id;
   }
 
+  /** A presence frame, as Herald sends it with `presence=1`: no id. */
+  presence(topic: string, subscribers: number): void {
+    this.write(`event: presence\ndata: ${JSON.stringify({ topic, subscribers })}\n\n`);
+  }
+
   /** `event: close` with a reason, then the end of the body, as Herald does. */
   close(reason: string): void {
     this.write(`event: close\ndata: ${JSON.stringify({ reason })}\n\n`);
