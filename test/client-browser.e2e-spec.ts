@@ -1,12 +1,22 @@
-import { afterAll, afterEach, beforeAll, expect, it } from '@jest/globals';
-import { execFileSync } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
-import type { ClientMetrics, HeraldClient, HeraldClientOptions, ResetInfo } from '@herald/client';
+import { afterEach, expect, it } from '@jest/globals';
+import type { Page } from 'playwright-core';
 import { loadConfig } from '../src/config/herald-config.js';
 import { createHerald } from '../src/herald.js';
 import { JsonLogger } from '../src/logging/json-logger.js';
-import type { ConnectionView } from '../src/streams/connection-registry.js';
+import {
+  admin,
+  connections,
+  ENV,
+  metrics,
+  openTab,
+  received,
+  resets,
+  state,
+  TAB_PATH,
+  truck,
+  useChromium,
+  waitForAll,
+} from './support/browser-tabs.js';
 import {
   ADMIN_TOKEN,
   publishOk,
@@ -14,26 +24,10 @@ import {
   request,
   sleep,
   startHerald,
+  until,
   type RunningHerald,
 } from './support/herald.js';
-import { CHROMIUM_ARGS, CHROMIUM_PATH, describeWith, REDIS_URL, redisAvailable } from './support/services.js';
-
-/** What each test tab keeps on `window` (set up by `openTab`). */
-interface TabWindow {
-  client: HeraldClient;
-  received: { id: string; topic: string; type: string; data: unknown }[];
-  resets: ResetInfo[];
-}
-type Received = TabWindow['received'];
-
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
-/** The tabs' document: any page of Herald's origin will do (SharedWorkers are per origin); the bundle is one. */
-const TAB_PATH = '/client/herald.js';
-const ENV = { RETRY_MS: '200', HEARTBEAT_INTERVAL_MS: '2000', LOG_LEVEL: 'error' };
-/** Short timers so tab-closing and reconnects show within a test's time. */
-const CLIENT_OPTIONS: HeraldClientOptions = { maxRetryDelayMs: 1_000, resubscribeDebounceMs: 20 };
-
-const admin = { authorization: `Bearer ${ADMIN_TOKEN}` };
+import { CHROMIUM_PATH, describeWith, REDIS_URL, redisAvailable } from './support/services.js';
 
 /** Starts Herald on a fixed port (to restart "the same server"), with the test tokens. */
 async function startOnPort(port: number, env: Record<string, string>): Promise<RunningHerald> {
@@ -52,94 +46,17 @@ async function startOnPort(port: number, env: Record<string, string>): Promise<R
   };
 }
 
-async function connections(herald: RunningHerald): Promise<ConnectionView[]> {
-  const answer = await request<ConnectionView[]>(`${herald.url}/v1/admin/connections`, { headers: admin });
-  expect(answer.status).toBe(200);
-  return answer.body;
-}
-
-/** Polls an async check (admin API, page state) until it holds. */
-async function until<T>(check: () => Promise<T | undefined | false>, what: string, timeoutMs = 8_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(25);
-  }
-}
-
-/** A tab that imports /client/herald.js and subscribes to `topics`, recording what it gets. */
-async function openTab(
-  context: BrowserContext,
-  herald: RunningHerald,
-  topics: string[],
-  options: HeraldClientOptions = {},
-): Promise<Page> {
-  const page = await context.newPage();
-  await page.goto(`${herald.url}${TAB_PATH}`);
-  await page.evaluate(
-    async ({ topics, options }) => {
-      const moduleUrl = '/client/herald.js';
-      const { HeraldClient: Client } = (await import(moduleUrl)) as { HeraldClient: typeof HeraldClient };
-      const tab = window as unknown as TabWindow;
-      tab.received = [];
-      tab.resets = [];
-      tab.client = new Client(location.origin, options);
-      tab.client.on('reset', (info) => tab.resets.push(info));
-      tab.client.subscribe(topics, (data, meta) =>
-        tab.received.push({ id: meta.id, topic: meta.topic, type: meta.type, data }),
-      );
-    },
-    { topics, options: { ...CLIENT_OPTIONS, ...options } },
-  );
-  return page;
-}
-
-const received = (page: Page): Promise<Received> => page.evaluate(() => (window as unknown as TabWindow).received);
-const resets = (page: Page): Promise<ResetInfo[]> => page.evaluate(() => (window as unknown as TabWindow).resets);
-const metrics = (page: Page): Promise<ClientMetrics> =>
-  page.evaluate(() => (window as unknown as TabWindow).client.metrics());
-const state = (page: Page): Promise<string> => page.evaluate(() => (window as unknown as TabWindow).client.state);
-
-async function waitForAll(pages: Page[], check: (got: Received, index: number) => boolean, what: string) {
-  await until(async () => {
-    const all = await Promise.all(pages.map(received));
-    return all.every(check) && all;
-  }, what);
-}
-
-const truck = (i: number): string => `trucks/${i}`;
-
 const redisUp = await redisAvailable();
 
 describeWith(CHROMIUM_PATH !== undefined, 'Chromium (set by .ci/run; apt-get install chromium)')(
   'Browser client in headless Chromium',
   () => {
-    let browser: Browser;
+    const { newContext } = useChromium();
     let herald: RunningHerald;
-    let context: BrowserContext | undefined;
-
-    beforeAll(async () => {
-      // The suite tests the bundle Herald serves, so build it from the current sources first.
-      execFileSync(process.execPath, ['scripts/build-client.mjs', '--bundles-only'], { cwd: ROOT, stdio: 'ignore' });
-      browser = await chromium.launch({ executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS });
-    });
     afterEach(async () => {
-      await context?.close();
-      context = undefined;
       await herald?.close();
       herald = undefined as unknown as RunningHerald;
     });
-    afterAll(async () => {
-      await browser?.close();
-    });
-
-    const newContext = async (init?: string): Promise<BrowserContext> => {
-      context = await browser.newContext();
-      if (init) await context.addInitScript(init);
-      return context;
-    };
 
     it('8 tabs share one stream; each tab gets exactly its topics; closing tabs shrinks the union', async () => {
       herald = await startHerald(ENV);

@@ -12,22 +12,12 @@ import {
   request,
   sleep,
   startHerald,
+  until,
   type RunningHerald,
 } from './support/herald.js';
 
 const TOPICS = ['load/0', 'load/1', 'load/2', 'load/3'];
 const RATE = 1_000;
-
-/** Like `eventually`, for checks that need to await (admin API calls). */
-async function poll<T>(check: () => Promise<T | undefined | false>, what: string, timeoutMs = 5_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(10);
-  }
-}
 
 describe('Node client against the real app', () => {
   let herald: RunningHerald;
@@ -137,10 +127,10 @@ describe('Node client against the real app', () => {
     expect(published.length / seconds).toBeGreaterThan(0.75 * RATE);
 
     async function currentStream(): Promise<ConnectionView> {
-      return poll(async () => (await connections())[0], 'one stream');
+      return until(async () => (await connections())[0], 'one stream');
     }
     async function waitForNewStream(oldId: string): Promise<void> {
-      await poll(async () => {
+      await until(async () => {
         const list = await connections();
         return list.length === 1 && list[0].id !== oldId && client.state === 'open';
       }, `a new stream after ${oldId}`);
@@ -157,7 +147,7 @@ describe('Node client against the real app', () => {
     await publishOk(herald, 'node/a', { lat: 1 }, 'position');
     await eventually(() => positions.length === 1, 5_000, 'a position');
     client.subscribe('node/b', (_data, meta) => later.push(meta.topic));
-    await poll(async () => (await connections())[0]?.topics.length === 2, 'the union to grow');
+    await until(async () => (await connections())[0]?.topics.length === 2, 'the union to grow');
     expect((await connections())[0].topics).toEqual(['node/a', 'node/b']);
     await publishOk(herald, 'node/b', 'b');
     await publishOk(herald, 'node/a', { lat: 2 }, 'position');

@@ -105,4 +105,9 @@ export async function eventually<T>(
   }
 }
 
+/** `eventually` with the page and admin checks' argument order and a longer default (browsers are slow to start). */
+export function until<T>(check: () => Promise<T | undefined | false>, what: string, timeoutMs = 8_000): Promise<T> {
+  return eventually(check, timeoutMs, what);
+}
+
 export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
