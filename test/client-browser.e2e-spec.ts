@@ -288,7 +288,7 @@ describeWith(CHROMIUM_PATH !== undefined, 'Chromium (set by .ci/run; apt-get ins
       await waitForAll([pages[7]], (got) => got.some((e) => e.id === id), 'the last tab still streaming');
     });
 
-    it('the fleet example page tracks its trucks over the shared stream', async () => {
+    it('the fleet example page tracks its trucks over the shared stream and shows who watches them', async () => {
       herald = await startHerald(ENV);
       const ctx = await newContext();
       const first = await ctx.newPage();
@@ -306,6 +306,23 @@ describeWith(CHROMIUM_PATH !== undefined, 'Chromium (set by .ci/run; apt-get ins
       );
       expect(await first.locator('tr[data-truck="3"]').count()).toBe(0);
       expect(await first.locator('#mode').textContent()).toBe('shared (SharedWorker)');
+
+      // Presence counts streams: the two tabs share one; a page in another browser makes two on truck 3.
+      const watching = async (page: Page): Promise<string> =>
+        (await page.locator('td.watching').allTextContents()).join();
+      await until(
+        async () => (await watching(first)) === '1 watching,1 watching' && (await watching(second)) === '1 watching',
+        'one stream on each truck',
+      );
+      const elsewhere = await (await newContext()).newPage();
+      await elsewhere.goto(`${herald.url}/examples/fleet?trucks=3`);
+      await until(
+        async () => (await watching(second)) === '2 watching' && (await watching(elsewhere)) === '2 watching',
+        'two streams on truck 3',
+      );
+      expect(await watching(first)).toBe('1 watching,1 watching');
+      await elsewhere.close();
+      await until(async () => (await watching(second)) === '1 watching', 'one again once the other browser left');
     });
   },
 );

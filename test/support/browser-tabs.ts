@@ -3,7 +3,7 @@ import { afterAll, afterEach, beforeAll, expect } from '@jest/globals';
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
-import type { ClientMetrics, HeraldClient, HeraldClientOptions, ResetInfo } from '@herald/client';
+import type { ClientMetrics, HeraldClient, HeraldClientOptions, PresenceInfo, ResetInfo } from '@herald/client';
 import type { ConnectionView } from '../../src/streams/connection-registry.js';
 import { ADMIN_TOKEN, request, until, type RunningHerald } from './herald.js';
 import { CHROMIUM_ARGS, CHROMIUM_PATH } from './services.js';
@@ -13,6 +13,7 @@ interface TabWindow {
   client: HeraldClient;
   received: { id: string; topic: string; type: string; data: unknown }[];
   resets: ResetInfo[];
+  presence: PresenceInfo[];
 }
 export type Received = TabWindow['received'];
 
@@ -75,8 +76,10 @@ export async function openTab(
       const tab = window as unknown as TabWindow;
       tab.received = [];
       tab.resets = [];
+      tab.presence = [];
       tab.client = new Client(location.origin, options);
       tab.client.on('reset', (info) => tab.resets.push(info));
+      tab.client.on('presence', (info) => tab.presence.push(info));
       tab.client.subscribe(topics, (data, meta) =>
         tab.received.push({ id: meta.id, topic: meta.topic, type: meta.type, data }),
       );
@@ -90,6 +93,8 @@ export const received = (page: Page): Promise<Received> =>
   page.evaluate(() => (window as unknown as TabWindow).received);
 export const resets = (page: Page): Promise<ResetInfo[]> =>
   page.evaluate(() => (window as unknown as TabWindow).resets);
+export const presence = (page: Page): Promise<PresenceInfo[]> =>
+  page.evaluate(() => (window as unknown as TabWindow).presence);
 export const metrics = (page: Page): Promise<ClientMetrics> =>
   page.evaluate(() => (window as unknown as TabWindow).client.metrics());
 export const state = (page: Page): Promise<string> =>
