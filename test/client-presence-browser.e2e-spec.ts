@@ -4,6 +4,7 @@ import {
   admin,
   connections,
   ENV,
+  errors,
   metrics,
   openTab,
   presence,
@@ -59,6 +60,20 @@ describeWith(CHROMIUM_PATH !== undefined, 'Chromium (set by .ci/run; apt-get ins
       await until(async () => (await counts(watcher)) === 'trucks/1=1 trucks/2=1', 'truck 2 down to one');
       await until(async () => (await counts(late)) === 'trucks/2=1', 'the late tab told too');
       expect(await presence(plain)).toEqual([]);
+    });
+
+    it('with PRESENCE=off the shared stream goes on without presence, and the tabs are told', async () => {
+      const server = (herald = await startHerald({ ...ENV, PRESENCE: 'off' }));
+      const browser = await newContext();
+      const watcher = await openTab(browser, server, ['off/a'], { presence: true });
+      const plain = await openTab(browser, server, ['off/b']);
+      await until(async () => (await connections(server))[0]?.topics.length === 2, 'the shared stream');
+      const id = await publishOk(server, 'off/b', 'still streaming');
+      await waitForAll([plain], (got) => got.some((e) => e.id === id), 'the tab that did not ask');
+      const told = await errors(watcher);
+      expect(told).toMatchObject([{ kind: 'http', status: 400, fatal: false }]);
+      expect(told[0].message).toContain('presence');
+      expect(await presence(watcher)).toEqual([]);
     });
 
     it.each(['fetch', 'eventsource'] as const)(

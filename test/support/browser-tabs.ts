@@ -3,7 +3,14 @@ import { afterAll, afterEach, beforeAll, expect } from '@jest/globals';
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
-import type { ClientMetrics, HeraldClient, HeraldClientOptions, PresenceInfo, ResetInfo } from '@herald/client';
+import type {
+  ClientMetrics,
+  HeraldClient,
+  HeraldClientOptions,
+  HeraldError,
+  PresenceInfo,
+  ResetInfo,
+} from '@herald/client';
 import type { ConnectionView } from '../../src/streams/connection-registry.js';
 import { ADMIN_TOKEN, request, until, type RunningHerald } from './herald.js';
 import { CHROMIUM_ARGS, CHROMIUM_PATH } from './services.js';
@@ -14,6 +21,7 @@ interface TabWindow {
   received: { id: string; topic: string; type: string; data: unknown }[];
   resets: ResetInfo[];
   presence: PresenceInfo[];
+  errors: HeraldError[];
 }
 export type Received = TabWindow['received'];
 
@@ -77,9 +85,11 @@ export async function openTab(
       tab.received = [];
       tab.resets = [];
       tab.presence = [];
+      tab.errors = [];
       tab.client = new Client(location.origin, options);
       tab.client.on('reset', (info) => tab.resets.push(info));
       tab.client.on('presence', (info) => tab.presence.push(info));
+      tab.client.on('error', (error) => tab.errors.push(error));
       tab.client.subscribe(topics, (data, meta) =>
         tab.received.push({ id: meta.id, topic: meta.topic, type: meta.type, data }),
       );
@@ -95,6 +105,8 @@ export const resets = (page: Page): Promise<ResetInfo[]> =>
   page.evaluate(() => (window as unknown as TabWindow).resets);
 export const presence = (page: Page): Promise<PresenceInfo[]> =>
   page.evaluate(() => (window as unknown as TabWindow).presence);
+export const errors = (page: Page): Promise<HeraldError[]> =>
+  page.evaluate(() => (window as unknown as TabWindow).errors);
 export const metrics = (page: Page): Promise<ClientMetrics> =>
   page.evaluate(() => (window as unknown as TabWindow).client.metrics());
 export const state = (page: Page): Promise<string> =>

@@ -131,6 +131,41 @@ describe('EventStream', () => {
     expect(herald.last.lastEventId).toBe(id);
   });
 
+  it('goes on without presence where Herald refuses it (PRESENCE=off), and says so', async () => {
+    const herald = new FakeHerald();
+    herald.answerNext(() => new Response('{"message":"presence is off (PRESENCE=off)"}', { status: 400 }));
+    const s = open(herald);
+    s.stream.setTopics(['a'], { presence: true });
+    await until(() => s.stream.state === 'open');
+    expect(herald.requests.map((r) => r.url.searchParams.has('presence'))).toEqual([true, false]);
+    expect(s.errors).toEqual([
+      {
+        kind: 'http',
+        status: 400,
+        message: 'Herald refused presence (400: presence is off (PRESENCE=off)): the stream goes on without it',
+        fatal: false,
+      },
+    ]);
+    s.stream.setTopics(['a', 'b'], { presence: true });
+    await until(() => herald.requests.length === 3 && s.stream.state === 'open');
+    expect(herald.last.url.searchParams.has('presence')).toBe(false);
+  });
+
+  it('stops on a 400 that is not about presence, after one try without it', async () => {
+    const herald = new FakeHerald();
+    const refuse = (): Response => new Response('{"message":"too many topics"}', { status: 400 });
+    herald.answerNext(refuse);
+    herald.answerNext(refuse);
+    const s = open(herald);
+    s.stream.setTopics(['a'], { presence: true });
+    await until(() => s.stream.state === 'failed');
+    expect(herald.requests.map((r) => r.url.searchParams.has('presence'))).toEqual([true, false]);
+    expect(s.errors).toMatchObject([{ kind: 'http', status: 400, fatal: true }]);
+    s.stream.setTopics(['b'], { presence: true });
+    await until(() => s.stream.state === 'open');
+    expect(herald.last.url.searchParams.get('presence')).toBe('1');
+  });
+
   it('reopens at once with its last id and the new topics when the topics change', async () => {
     const herald = new FakeHerald();
     const s = open(herald);

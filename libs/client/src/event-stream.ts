@@ -95,6 +95,10 @@ export class EventStream {
 
   private topics: readonly string[] = [];
   private presence = false;
+  /** Herald refused presence=1 and streamed without it: it has no presence (PRESENCE=off). */
+  private presenceOff = false;
+  /** Set while one attempt goes without presence after a 400: the refusal, reported if that attempt opens. */
+  private presenceRefusal: string | undefined;
   private eventTypes = new Set<string>();
   private lastCursor: EventCursor | null = null;
   private failures = 0;
@@ -165,6 +169,12 @@ export class EventStream {
       const end = await this.connectOnce();
       if (this.closed) break;
       if (end.kind !== 'resubscribe') this.lost = true;
+      // A 400 to a presence stream may come from a Herald without presence: one try without it, then as usual.
+      if (end.kind === 'http' && end.status === 400 && this.presence && !this.presenceOff) {
+        const probing = this.presenceRefusal !== undefined;
+        this.presenceRefusal = probing ? undefined : end.message;
+        if (!probing) continue;
+      }
       const decision = decideRetry(end, {
         failures: this.failures,
         retryMs: this.retryMs,
@@ -221,6 +231,7 @@ export class EventStream {
       }
       this.lost = false;
       this.connects++;
+      if (this.presenceRefusal !== undefined) this.goWithoutPresence(this.presenceRefusal);
       this.setState('open');
       this.listener.opened(receivedAt, date);
     };
@@ -252,7 +263,9 @@ export class EventStream {
     for (const topic of this.topics) url.searchParams.append('topic', topic);
     url.searchParams.set('format', 'envelope');
     if (this.options.latest === true) url.searchParams.set('since', 'latest');
-    if (this.presence) url.searchParams.set('presence', '1');
+    if (this.presence && !this.presenceOff && this.presenceRefusal === undefined) {
+      url.searchParams.set('presence', '1');
+    }
     if (lastEventIdInQuery && this.lastEventId !== null) url.searchParams.set('lastEventId', this.lastEventId);
     if (token !== null && (this.options.tokenIn === 'query' || lastEventIdInQuery)) {
       url.searchParams.set('access_token', token);
@@ -396,6 +409,17 @@ export class EventStream {
     }
     this.advance(message.id, cursor);
     return undefined;
+  }
+
+  private goWithoutPresence(refusal: string): void {
+    this.presenceOff = true;
+    this.presenceRefusal = undefined;
+    this.listener.error({
+      kind: 'http',
+      status: 400,
+      message: `Herald refused presence (${refusal}): the stream goes on without it`,
+      fatal: false,
+    });
   }
 
   /** A frame Herald does not send: reported, not fatal. */
