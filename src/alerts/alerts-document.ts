@@ -1,5 +1,5 @@
 import { BadRequestException } from '@nestjs/common';
-import { checkedAt, InvalidDocumentError, storedId, validateBody } from '../store/validation.js';
+import { checkedAt, documentLists, storedId, validateBody } from '../store/validation.js';
 import { ID_PATTERN, type AlertRule, type AlertsDocument, type ChannelConfig } from './alert-model.js';
 import type { ChannelKinds } from './channels/channel-kinds.js';
 import { RULE_DEFAULTS, RuleDto } from './dto/rule.dto.js';
@@ -101,28 +101,17 @@ export function defaultDocument(): AlertsDocument {
  * being half-applied.
  */
 export async function parseDocument(raw: unknown, kinds: ChannelKinds): Promise<AlertsDocument> {
-  const fail = (message: string): never => {
-    throw new InvalidDocumentError(message);
-  };
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) fail('it is not a JSON object');
-  const document = raw as Partial<AlertsDocument>;
-  if (document.version !== 1) fail(`version must be 1, not ${JSON.stringify(document.version)}`);
-  if (!Number.isSafeInteger(document.revision) || (document.revision as number) < 0) {
-    fail('revision must be a whole number');
-  }
-  if (!Array.isArray(document.channels)) fail('channels must be a list');
-  if (!Array.isArray(document.rules)) fail('rules must be a list');
-
+  const document = documentLists(raw, ['channels', 'rules']);
   const channels: ChannelConfig[] = [];
-  for (const [index, stored] of (document.channels as unknown[]).entries()) {
+  for (const [index, stored] of document.channels.entries()) {
     const id = storedId(stored, `channels[${index}]`, channels, ID_PATTERN);
     channels.push(await checkedAt(`channels[${index}]`, () => channelFrom(id, stored, kinds)));
   }
   const rules: AlertRule[] = [];
-  for (const [index, stored] of (document.rules as unknown[]).entries()) {
+  for (const [index, stored] of document.rules.entries()) {
     const id = storedId(stored, `rules[${index}]`, rules, ID_PATTERN);
     const dto = await checkedAt(`rules[${index}]`, () => validateBody(RuleDto, stored));
     rules.push(await checkedAt(`rules[${index}]`, async () => ruleFrom(id, dto as unknown as RuleDto, channels)));
   }
-  return { version: 1, revision: document.revision as number, channels, rules };
+  return { version: 1, revision: (raw as AlertsDocument).revision, channels, rules };
 }

@@ -1,4 +1,5 @@
 import { BadRequestException, ValidationPipe, type Type } from '@nestjs/common';
+import { isObject } from './items.js';
 
 const pipe = new ValidationPipe({ whitelist: true, forbidNonWhitelisted: true });
 
@@ -16,6 +17,17 @@ export function messagesOf(error: BadRequestException): string[] {
 
 /** Thrown for a stored document that does not hold a valid configuration. */
 export class InvalidDocumentError extends Error {}
+
+/** What every stored configuration has: a JSON object, `version` 1, a whole `revision`, and the named lists. */
+export function documentLists<K extends string>(raw: unknown, lists: readonly K[]): Record<K, unknown[]> {
+  if (!isObject(raw)) throw new InvalidDocumentError('it is not a JSON object');
+  if (raw.version !== 1) throw new InvalidDocumentError(`version must be 1, not ${JSON.stringify(raw.version)}`);
+  if (!Number.isSafeInteger(raw.revision) || (raw.revision as number) < 0) {
+    throw new InvalidDocumentError('revision must be a whole number');
+  }
+  for (const list of lists) if (!Array.isArray(raw[list])) throw new InvalidDocumentError(`${list} must be a list`);
+  return raw as Record<K, unknown[]>;
+}
 
 /** The id of the stored item at `where` (`channels[2]`): well-formed and not one of the items before it. */
 export function storedId(stored: unknown, where: string, before: readonly { id: string }[], pattern: RegExp): string {
