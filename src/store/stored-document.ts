@@ -19,8 +19,8 @@ export interface StoredDocumentOptions<D extends Revisioned> {
   what: string;
   /** Held until the store has been read (revision 0). */
   empty: D;
-  /** What a first start writes. */
-  defaults: () => D;
+  /** What a first start writes; without it, the empty document stands and nothing is written until a change. */
+  defaults?: () => D;
   /** Checks a stored document as strictly as the API checks a request; throws `InvalidDocumentError`. */
   parse: (raw: unknown) => Promise<D>;
   logger: Logger;
@@ -60,7 +60,7 @@ export class StoredDocument<D extends Revisioned> {
   }
 
   /**
-   * At start-up: the stored document, or the defaults, written on the first start.
+   * At start-up: the stored document, or the defaults (if any), written on the first start.
    * A shared store that cannot be reached yet (Redis down) is not fatal: the empty
    * document is held until a later `refresh` loads it.
    */
@@ -139,6 +139,7 @@ export class StoredDocument<D extends Revisioned> {
       this.document = stored;
       return;
     }
+    if (!this.options.defaults) return;
     const defaults = this.options.defaults();
     try {
       await this.options.store.save(defaults);

@@ -11,8 +11,6 @@ import { OccupancyWebhookDto, type OccupancyWebhook, type OccupancyWebhooksDocum
 /** Injection token of the webhooks' store (file, or Redis when BROKER=redis). */
 export const OCCUPANCY_WEBHOOKS_STORE = Symbol('OCCUPANCY_WEBHOOKS_STORE');
 
-const emptyDocument = (revision: number): OccupancyWebhooksDocument => ({ version: 1, revision, webhooks: [] });
-
 /** A validated body as it is stored: the secret only when there is one, the prefix always. */
 function webhookFrom(id: string, dto: OccupancyWebhookDto): OccupancyWebhook {
   return {
@@ -53,8 +51,8 @@ export class OccupancyWebhooksConfig implements OnModuleInit, OnModuleDestroy {
     this.stored = new StoredDocument({
       store,
       what: 'occupancy webhook configuration',
-      empty: emptyDocument(0),
-      defaults: () => emptyDocument(1),
+      // No file or key until the first webhook: an empty list is not worth a log line at start-up.
+      empty: { version: 1, revision: 0, webhooks: [] },
       parse: parseWebhooksDocument,
       logger: new Logger('OccupancyWebhooks'),
     });
