@@ -4,7 +4,7 @@
 //   npm run bench        quick (< 3 min): 1k idle streams, fan-out to 1,000 subscribers at a few rates
 //   npm run bench:full   the targets of issue 9 (< 15 min): idle RSS at 10k and at the fd limit,
 //                        highest sustained fan-out at 1,000 and 10,000 subscribers, connection storm,
-//                        churn, monitoring on/off, the delivery modes of issue 18 on/off (< 20 min)
+//                        churn, monitoring on/off, the delivery modes of issue 18 and presence (17) on/off (< 20 min)
 //
 // Options: --only=herald,hand-tuned (servers to run), --no-write (print only),
 // --out=<dir> (default bench/results), --wait-quiet=<s> (first wait up to s seconds
@@ -17,6 +17,7 @@ import { LoadClients } from './lib/load-clients.mjs';
 import { coreTimes, loadAverage, machine } from './lib/proc.mjs';
 import { p99Text, verdict, writeReport } from './lib/report.mjs';
 import { deliveryModes } from './lib/delivery-modes.mjs';
+import { presenceOnOff } from './lib/presence.mjs';
 import { churn, connectionStorm, fanoutSearch, fanoutStep, idleMemory } from './lib/scenarios.mjs';
 import { HERALD_ENV, pinning, pinSelf, ROOT, SERVERS, startServer } from './lib/servers.mjs';
 
@@ -62,6 +63,15 @@ const PLAN = {
       fanout: { subscribers: 1_000, deliveriesPerSecond: 10_000, rounds: 3, durationMs: 5_000 },
       subscribe: { streams: 2_000, topics: 100, rounds: 3 },
       publish: { publishers: 32, seconds: 4, rounds: 3 },
+    },
+    // PRESENCE=on against PRESENCE=off, fresh servers, alternating (bench/lib/presence.mjs).
+    presence: {
+      streams: 4_000,
+      topics: 200,
+      subscribers: 1_000,
+      deliveriesPerSecond: 10_000,
+      durationMs: 5_000,
+      rounds: 3,
     },
   },
 }[mode];
@@ -179,6 +189,7 @@ async function measureHeraldOnly(definition, clients) {
 
   extra.monitoring = await monitoringOnOff(definition, clients, monitoring);
   extra.deliveryModes = await deliveryModes(definition, clients, PLAN.deliveryModes, log);
+  extra.presence = await presenceOnOff(definition, clients, PLAN.presence, log);
   return extra;
 }
 

@@ -63,6 +63,9 @@ const CONTRACT_ORDER = [
   'poll',
   'publish',
   'publishBatch',
+  'getTopic',
+  'getTopicPresence',
+  'listTopics',
   'listConnections',
   'kickConnection',
   'getClientFile',
@@ -581,6 +584,16 @@ describe('OpenAPI: /openapi.json and the running server agree', () => {
       }
     });
 
+    it('400 for a topic route given a bad topic, limit, cursor or prefix', async () => {
+      const calls: [string, CallOptions][] = [
+        ['getTopic', { path: { topic: 'a b' } }],
+        ['getTopicPresence', { query: { limit: '0' } }],
+        ['getTopicPresence', { query: { cursor: 'not a cursor' } }],
+        ['listTopics', { query: { prefix: 'a b' } }],
+      ];
+      for (const [id, options] of calls) await check(op(id), documentedCall(op(id), options), 400);
+    });
+
     it('404 for every operation on an id that does not exist', async () => {
       const byId = operationsOf(document).filter((operation) => operation.path.includes('{id}'));
       expect(byId.map((operation) => operation.id).sort()).toEqual(
@@ -822,6 +835,9 @@ describe('OpenAPI: /openapi.json and the running server agree', () => {
       await check(batch, documentedCall(batch, { token: publisher }, [{ topic: 'trucks/42', data: 1 }]), 403, {
         server: limited,
       });
+      for (const id of ['getTopic', 'getTopicPresence']) {
+        await check(op(id), documentedCall(op(id), { token: publisher }), 403, { server: limited });
+      }
     });
 
     it('429 with Retry-After per IP and per tenant, 503 with Retry-After at capacity', async () => {
@@ -916,17 +932,26 @@ describe('OpenAPI: /openapi.json and the running server agree', () => {
   describe('outages: the event broker unreachable, the configuration stores unwritable', () => {
     let brokerless: RunningHerald;
     let storeless: RunningHerald;
+    let presenceOff: RunningHerald;
 
     beforeAll(async () => {
-      [brokerless, storeless] = await Promise.all([
+      [brokerless, storeless, presenceOff] = await Promise.all([
         startHerald({ BROKER: 'redis', REDIS_URL: `redis://127.0.0.1:${closedPort}` }),
         startHerald(),
+        startHerald({ PRESENCE: 'off' }),
       ]);
     });
-    afterAll(() => Promise.all([brokerless.close(), storeless.close()]));
+    afterAll(() => Promise.all([brokerless.close(), storeless.close(), presenceOff.close()]));
+
+    it('with PRESENCE=off the topic routes are 404', async () => {
+      for (const id of ['getTopic', 'getTopicPresence', 'listTopics']) {
+        await check(op(id), documentedCall(op(id)), 404, { server: presenceOff });
+      }
+    });
 
     it('without the broker: 503 with Retry-After for publish, poll and new streams; readiness and startup 503', async () => {
-      for (const id of ['publish', 'publishBatch', 'poll', 'subscribe', 'getReadiness', 'getStartup']) {
+      const ids = ['publish', 'publishBatch', 'poll', 'subscribe', 'getReadiness', 'getStartup'];
+      for (const id of [...ids, 'getTopic', 'getTopicPresence', 'listTopics']) {
         const operation = op(id);
         const [[, body]] = bodyExamples(operation);
         await check(operation, documentedCall(operation, {}, body), 503, { server: brokerless });

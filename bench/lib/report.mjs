@@ -284,6 +284,21 @@ function targets(results) {
     );
   }
   for (const row of deliveryModeTargets(extra?.deliveryModes)) add(...row);
+  if (extra?.presence) {
+    const pr = extra.presence;
+    add(
+      'presence tracking, connect rate',
+      'within 5 % of PRESENCE=off',
+      `${signed(pr.connectRateLossPercent === null ? null : -pr.connectRateLossPercent)} (${pr.connectsPerSecond.on?.toFixed(0)}/s on vs ${pr.connectsPerSecond.off?.toFixed(0)}/s off; CPU/connect ${pr.cpuUsPerConnect.on?.toFixed(0)} vs ${pr.cpuUsPerConnect.off?.toFixed(0)} µs)`,
+      pr.connectRateLossPercent === null ? false : pr.connectRateLossPercent <= 5,
+    );
+    add(
+      'presence tracking, CPU/delivery',
+      'within 5 % of PRESENCE=off',
+      `${signed(pr.deliveryOverheadPercent)} (${us(pr.cpuUsPerDelivery.on)} on vs ${us(pr.cpuUsPerDelivery.off)} off, @${rate(pr.deliveriesPerSecond)})`,
+      pr.deliveryOverheadPercent === null ? false : pr.deliveryOverheadPercent <= 5,
+    );
+  }
   return table(['target', 'needed', 'measured', ''], rows);
 }
 
@@ -363,6 +378,26 @@ function deliveryModesSection(modes) {
       ]),
     ),
     ...(p.redisSkipped ? ['', `Redis rows skipped: ${p.redisSkipped}.`] : []),
+    '',
+  ];
+}
+
+function presenceSection(pr) {
+  return [
+    '## Presence tracking on vs off (Herald, issue 17)',
+    '',
+    `Per run, a fresh server with PRESENCE=on or off: ${pr.streams.toLocaleString('en')} streams opened over ${pr.topics} topics, then fan-out to ${pr.subscribers.toLocaleString('en')} subscribers at ${rate(pr.deliveriesPerSecond)}:`,
+    '',
+    table(
+      ['PRESENCE', 'streams', 'connects/s', 'server CPU/connect', 'CPU/delivery'],
+      pr.runs.map((r) => [
+        r.variant,
+        r.established,
+        r.connectsPerSecond?.toFixed(0) ?? '–',
+        `${r.cpuUsPerConnect?.toFixed(0) ?? '–'} µs`,
+        `${us(r.cpuUsPerDelivery)}${r.held ? '' : ' ✗'}`,
+      ]),
+    ),
     '',
   ];
 }
@@ -580,6 +615,7 @@ function markdown(results) {
     );
   }
   if (extra?.deliveryModes) parts.push(...deliveryModesSection(extra.deliveryModes));
+  if (extra?.presence) parts.push(...presenceSection(extra.presence));
   parts.push(
     '## How it was measured',
     '',

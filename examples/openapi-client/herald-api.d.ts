@@ -393,52 +393,6 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/v1/admin/occupancy/webhooks": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** List the occupancy webhooks (secrets masked) */
-        get: operations["listOccupancyWebhooks"];
-        put?: never;
-        /**
-         * Add an occupancy webhook
-         * @description From the next transition on, every one whose topic starts with `prefix` is POSTed to `url`.
-         */
-        post: operations["createOccupancyWebhook"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/v1/admin/occupancy/webhooks/{id}": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** One occupancy webhook (secret masked) */
-        get: operations["getOccupancyWebhook"];
-        /**
-         * Replace an occupancy webhook
-         * @description A secret left out, or sent back masked as a GET showed it, keeps the stored one: GET → edit → PUT is safe; `"secret": null` removes it. Deliveries still waiting are sent with the new URL and secret.
-         */
-        put: operations["replaceOccupancyWebhook"];
-        post?: never;
-        /**
-         * Delete an occupancy webhook
-         * @description Its deliveries still waiting are dropped (counted as `dropped`).
-         */
-        delete: operations["deleteOccupancyWebhook"];
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
     "/client/{file}": {
         parameters: {
             query?: never;
@@ -471,6 +425,66 @@ export interface paths {
          * @description Open it in several tabs: they share one stream.
          */
         get: operations["getFleetExample"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/topics": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Topics with a subscriber or a retained event
+         * @description In code-unit order, a page at a time. A scoped publisher JWT sees only the topics it may publish to.
+         */
+        get: operations["listTopics"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/topics/{topic}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A topic's subscribers and newest retained event
+         * @description Render a snapshot from your own state with `lastEventId`, then subscribe with it as `Last-Event-ID`: the stream goes on from exactly there.
+         */
+        get: operations["getTopic"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/topics/{topic}/presence": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Who is subscribed to a topic
+         * @description Members grouped by the subscriber JWT `sub` (with its `tenant`) and their stream counts, across instances, a page at a time; streams without a `sub` are counted in `anonymous`, never listed.
+         */
+        get: operations["getTopicPresence"];
         put?: never;
         post?: never;
         delete?: never;
@@ -555,26 +569,6 @@ export interface webhooks {
          * @description Sent when an alert fires or resolves (and by `POST /v1/admin/alerts/channels/{id}/test`). Verify `X-Herald-Signature` over the raw body before parsing, and reject old timestamps to stop replays. A retried delivery carries the same `X-Herald-Delivery`.
          */
         post: operations["receiveAlertNotification"];
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    occupancyTransition: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /**
-         * What an occupancy webhook sends to its URL
-         * @description Sent once per cluster when a topic whose name starts with the webhook `prefix` becomes occupied or vacated; per topic the two alternate and arrive in order. Headers and signature are the alert webhooks': verify `X-Herald-Signature` over the raw body, reject old timestamps, drop duplicates by `X-Herald-Delivery`.
-         */
-        post: operations["receiveOccupancyTransition"];
         delete?: never;
         options?: never;
         head?: never;
@@ -944,6 +938,21 @@ export interface components {
             perIp: {
                 [key: string]: number;
             };
+            /**
+             * @description Open streams on this instance of its 20 busiest topics (bounded; a topic's count across instances: `GET /v1/topics/{topic}`).
+             * @example {
+             *       "trucks/42": 31,
+             *       "prices/EURUSD": 12
+             *     }
+             */
+            perTopic: {
+                [key: string]: number;
+            };
+            /**
+             * @description Topics with at least one open stream on this instance.
+             * @example 2
+             */
+            topicsActive: number;
             /**
              * @description Mean lifetime of closed streams.
              * @example 184000
@@ -1458,7 +1467,7 @@ export interface components {
              */
             url: string;
             /**
-             * @description The HMAC key of `X-Herald-Signature`, write-only (answers show `********`). On replace: left out or sent back masked keeps the stored one; `null` removes it.
+             * @description The HMAC key, write-only (answers show `********`). On replace: left out or sent back masked keeps the stored one; `null` removes it.
              * @example a-long-shared-secret
              */
             secret?: string | null;
@@ -1789,65 +1798,82 @@ export interface components {
             /** @example 0.9 */
             threshold: number;
         };
-        /** @description A topic became occupied (0 → 1 or more streams, cluster-wide) or vacated. */
-        OccupancyTransition: {
+        TopicInfo: {
             /**
-             * @example occupied
-             * @enum {string}
+             * @description 1–256 characters from `A-Z a-z 0-9 _ - . : / ~ @`.
+             * @example trucks/42
              */
-            event: "occupied" | "vacated";
-            /** @example rooms/42 */
             topic: string;
             /**
-             * Format: date-time
-             * @description When the count left 0 (`occupied`), or reached 0 for good (`vacated`, after VACATED_GRACE_MS).
-             * @example 2026-11-18T09:24:00.000Z
+             * @description Open streams on the topic, across every instance.
+             * @example 3
              */
-            at: string;
+            subscribers: number;
+            /**
+             * @description Id of the topic's newest retained event (null: none). Subscribe with it as `Last-Event-ID` to go on from exactly a snapshot taken now: nothing in between is lost or sent twice.
+             * @example mwtm6owhb8wp-42
+             */
+            lastEventId: string | null;
+            /**
+             * @description Publish time of that event, ms since the epoch (null: none).
+             * @example 1795459440620
+             */
+            lastEventAt: number | null;
+            /**
+             * @description Events of the topic held in history (with Redis, possibly some past HISTORY_TTL_MS not yet trimmed).
+             * @example 17
+             */
+            retained: number;
         };
-        /** @description An occupancy webhook; its secret, when it has one, is masked. */
-        OccupancyWebhook: {
-            /** @example rooms-crm */
-            id: string;
+        TopicList: {
+            /** @description Topics with a subscriber or a retained event, in code-unit order. */
+            topics: components["schemas"]["TopicInfo"][];
             /**
-             * Format: uri
-             * @example https://crm.example.com/herald/occupancy
+             * @description Pass as `cursor` for the next page; null: last page.
+             * @example dHJ1Y2tzLzQy
              */
-            url: string;
-            /**
-             * @description Present when the webhook has a secret; never shown.
-             * @enum {string}
-             */
-            secret?: "********";
-            /**
-             * @description The topic prefix it is sent for (`""`: every topic).
-             * @example rooms/
-             */
-            prefix: string;
+            cursor: string | null;
         };
-        OccupancyWebhookDto: {
+        PresenceMember: {
             /**
-             * @description On create: choose a readable id (else a UUID is made; 409 if taken). On replace: the id of the path.
-             * @example rooms-crm
+             * @description The subscriber token's `sub`.
+             * @example operator-7
              */
-            id?: string;
+            sub: string;
             /**
-             * Format: uri
-             * @description Where the transitions are POSTed: an absolute http:// or https:// URL.
-             * @example https://crm.example.com/herald/occupancy
+             * @description The token's `tenant`, null without one.
+             * @example acme
              */
-            url: string;
+            tenant: string | null;
             /**
-             * @description The HMAC key of `X-Herald-Signature`, write-only (answers show `********`). On replace: left out or sent back masked keeps the stored one; `null` removes it.
-             * @example a-long-shared-secret
+             * @description Open streams of this member on the topic, across every instance.
+             * @example 2
              */
-            secret?: string | null;
+            connections: number;
+        };
+        TopicPresence: {
             /**
-             * @description Only transitions of topics that start with it are sent; empty or left out: every topic.
-             * @default
-             * @example rooms/
+             * @description 1–256 characters from `A-Z a-z 0-9 _ - . : / ~ @`.
+             * @example trucks/42
              */
-            prefix: string;
+            topic: string;
+            /**
+             * @description Open streams on the topic, across every instance.
+             * @example 3
+             */
+            subscribers: number;
+            /**
+             * @description Of those, streams without a `sub` (counted, never listed).
+             * @example 1
+             */
+            anonymous: number;
+            /** @description Members by `sub` and `tenant`, in a stable order. */
+            members: components["schemas"]["PresenceMember"][];
+            /**
+             * @description Pass as `cursor` for more members; null: no more.
+             * @example dHJ1Y2tzLzQy
+             */
+            cursor: string | null;
         };
     };
     responses: never;
@@ -1881,6 +1907,8 @@ export interface operations {
     subscribe: {
         parameters: {
             query: {
+                /** @description `1`: also `event: presence` frames `{"topic","subscribers"}` (this stream counted) when a subscribed topic's count changes: at most one per topic per second, the latest count at the end of a burst, never before the stream's replay. 400 when Herald runs with PRESENCE=off. */
+                presence?: "0" | "1";
                 /** @description `1`: when the stream falls behind, only the newest pending event per topic is sent once the socket drains (never cut as a slow consumer); ids still only increase. */
                 conflate?: "0" | "1";
                 /** @description `raw`: `data:` is the payload. `envelope`: `data:` is `{"topic","type","data","ts"}` (StreamEnvelope). */
@@ -1932,7 +1960,7 @@ export interface operations {
                     "text/event-stream": string;
                 };
             };
-            /** @description A bad topic, too many topics, a bad `format`, `since` or `conflate`, or a query parameter given twice. */
+            /** @description A bad topic, too many topics, a bad `format`, `since`, `conflate` or `presence`, or a query parameter given twice. */
             400: {
                 headers: {
                     [name: string]: unknown;
@@ -3401,262 +3429,6 @@ export interface operations {
             };
         };
     };
-    listOccupancyWebhooks: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Every webhook. */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    /**
-                     * @example [
-                     *       {
-                     *         "id": "rooms-crm",
-                     *         "url": "https://crm.example.com/herald/occupancy",
-                     *         "secret": "********",
-                     *         "prefix": "rooms/"
-                     *       },
-                     *       {
-                     *         "id": "3f0c1b7e-2a4d-4f5e-9b61-0c2d8e7a9f10",
-                     *         "url": "https://hooks.example.com/occupancy",
-                     *         "prefix": ""
-                     *       }
-                     *     ]
-                     */
-                    "application/json": components["schemas"]["OccupancyWebhook"][];
-                };
-            };
-            /** @description The admin token is missing or wrong. */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["HttpErrorBody"];
-                };
-            };
-        };
-    };
-    createOccupancyWebhook: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "application/json": components["schemas"]["OccupancyWebhookDto"];
-            };
-        };
-        responses: {
-            /** @description Created. */
-            201: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["OccupancyWebhook"];
-                };
-            };
-            /** @description Invalid or unknown fields, every problem listed. */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["HttpErrorBody"];
-                };
-            };
-            /** @description The admin token is missing or wrong. */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["HttpErrorBody"];
-                };
-            };
-            /** @description The chosen `id` is taken. */
-            409: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["HttpErrorBody"];
-                };
-            };
-            /** @description The webhooks could not be saved (file or Redis store failed); nothing changed. */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["HttpErrorBody"];
-                };
-            };
-        };
-    };
-    getOccupancyWebhook: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                /** @description The webhook id. */
-                id: string;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description The webhook. */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["OccupancyWebhook"];
-                };
-            };
-            /** @description The admin token is missing or wrong. */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["HttpErrorBody"];
-                };
-            };
-            /** @description No occupancy webhook has this id. */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["HttpErrorBody"];
-                };
-            };
-        };
-    };
-    replaceOccupancyWebhook: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                /** @description The webhook id. */
-                id: string;
-            };
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "application/json": components["schemas"]["OccupancyWebhookDto"];
-            };
-        };
-        responses: {
-            /** @description Replaced. */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["OccupancyWebhook"];
-                };
-            };
-            /** @description Invalid or unknown fields, every problem listed. */
-            400: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["HttpErrorBody"];
-                };
-            };
-            /** @description The admin token is missing or wrong. */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["HttpErrorBody"];
-                };
-            };
-            /** @description No occupancy webhook has this id. */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["HttpErrorBody"];
-                };
-            };
-            /** @description The webhooks could not be saved (file or Redis store failed); nothing changed. */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["HttpErrorBody"];
-                };
-            };
-        };
-    };
-    deleteOccupancyWebhook: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                /** @description The webhook id. */
-                id: string;
-            };
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Deleted. */
-            204: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description The admin token is missing or wrong. */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["HttpErrorBody"];
-                };
-            };
-            /** @description No occupancy webhook has this id. */
-            404: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["HttpErrorBody"];
-                };
-            };
-            /** @description The webhooks could not be saved (file or Redis store failed); nothing changed. */
-            503: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["HttpErrorBody"];
-                };
-            };
-        };
-    };
     getClientFile: {
         parameters: {
             query?: never;
@@ -3751,6 +3523,213 @@ export interface operations {
             /** @description The example was not built. */
             404: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HttpErrorBody"];
+                };
+            };
+        };
+    };
+    listTopics: {
+        parameters: {
+            query?: {
+                /** @description Most entries in one page. */
+                limit?: number;
+                /** @description The `cursor` of the previous page (opaque). */
+                cursor?: string;
+                /** @description Only topics that start with this. */
+                prefix?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TopicList"];
+                };
+            };
+            /** @description A bad `prefix`, `limit` or `cursor`. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HttpErrorBody"];
+                };
+            };
+            /** @description No publisher credential, or one Herald does not accept. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HttpErrorBody"];
+                };
+            };
+            /** @description Herald runs with PRESENCE=off. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HttpErrorBody"];
+                };
+            };
+            /** @description Presence cannot be counted exactly right now (Redis unreachable): never a wrong number. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying (429: until the limit frees up; 503: `RETRY_AFTER_SECONDS`). */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HttpErrorBody"];
+                };
+            };
+        };
+    };
+    getTopic: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The topic, URL-encoded (`trucks%2F42`). */
+                topic: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TopicInfo"];
+                };
+            };
+            /** @description Not a valid topic. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HttpErrorBody"];
+                };
+            };
+            /** @description No publisher credential, or one Herald does not accept. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HttpErrorBody"];
+                };
+            };
+            /** @description A JWT whose `publish` claim does not allow one of the topics. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HttpErrorBody"];
+                };
+            };
+            /** @description Herald runs with PRESENCE=off. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HttpErrorBody"];
+                };
+            };
+            /** @description Presence cannot be counted exactly right now (Redis unreachable): never a wrong number. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying (429: until the limit frees up; 503: `RETRY_AFTER_SECONDS`). */
+                    "Retry-After": number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HttpErrorBody"];
+                };
+            };
+        };
+    };
+    getTopicPresence: {
+        parameters: {
+            query?: {
+                /** @description Most entries in one page. */
+                limit?: number;
+                /** @description The `cursor` of the previous page (opaque). */
+                cursor?: string;
+            };
+            header?: never;
+            path: {
+                /** @description The topic, URL-encoded (`trucks%2F42`). */
+                topic: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TopicPresence"];
+                };
+            };
+            /** @description Not a valid topic, or a bad `limit` or `cursor`. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HttpErrorBody"];
+                };
+            };
+            /** @description No publisher credential, or one Herald does not accept. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HttpErrorBody"];
+                };
+            };
+            /** @description A JWT whose `publish` claim does not allow one of the topics. */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HttpErrorBody"];
+                };
+            };
+            /** @description Herald runs with PRESENCE=off. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HttpErrorBody"];
+                };
+            };
+            /** @description Presence cannot be counted exactly right now (Redis unreachable): never a wrong number. */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before retrying (429: until the limit frees up; 503: `RETRY_AFTER_SECONDS`). */
+                    "Retry-After": number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -3866,42 +3845,6 @@ export interface operations {
                 content?: never;
             };
             /** @description Anything else is a failed attempt, retried ALERTS_SEND_RETRIES times (4xx other than 408 and 429 are not). */
-            default: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-        };
-    };
-    receiveOccupancyTransition: {
-        parameters: {
-            query?: never;
-            header: {
-                /** @description When this attempt was sent, unix ms; part of the signed text. */
-                "X-Herald-Timestamp": string;
-                /** @description One per transition and webhook, the same on every retry: drop duplicates by it. */
-                "X-Herald-Delivery": string;
-                /** @description Only when the webhook has a secret: `sha256=<hex HMAC-SHA256 of "<X-Herald-Timestamp>.<raw body>">`. */
-                "X-Herald-Signature"?: string;
-            };
-            path?: never;
-            cookie?: never;
-        };
-        requestBody: {
-            content: {
-                "application/json": components["schemas"]["OccupancyTransition"];
-            };
-        };
-        responses: {
-            /** @description Received. */
-            "2XX": {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content?: never;
-            };
-            /** @description A failed attempt: network errors, 408, 429 and 5xx are retried OCCUPANCY_WEBHOOK_RETRIES times with backoff (a `Retry-After` in seconds is followed, up to 60 s); other answers are not. */
             default: {
                 headers: {
                     [name: string]: unknown;

@@ -37,6 +37,15 @@ export interface ReplayResult {
   headSeq: number;
 }
 
+/** What history holds of one topic (`GET /v1/topics/{topic}`). */
+export interface TopicHistoryInfo {
+  /** Id and publish time of the topic's newest retained event, null when it has none. */
+  lastEventId: string | null;
+  lastEventAt: number | null;
+  /** Events of the topic held in history. */
+  retained: number;
+}
+
 export type LiveListener = (events: readonly HeraldEvent[]) => void;
 
 /**
@@ -107,6 +116,10 @@ export interface EventBroker {
    * has a seq above `headSeq` (`since=latest`; `reset` is always false).
    */
   latest(topics: readonly string[]): Promise<ReplayResult>;
+  /** What history holds of each topic, in the order asked. */
+  topicHistory(topics: readonly string[]): Promise<TopicHistoryInfo[]>;
+  /** Topics with a retained event, starting with `prefix`, after `after`, in code-unit order, at most `limit`. */
+  retainedTopics(prefix: string, after: string | undefined, limit: number): Promise<string[]>;
   /**
    * The live feed: every event published anywhere, once per process, in id
    * order. `onLoss` hears, in feed order, where the feed skipped history it

@@ -11,6 +11,7 @@ import {
   type PublishOnceResult,
   type PublishRequest,
   type ReplayResult,
+  type TopicHistoryInfo,
 } from './event-broker.js';
 import { HeraldEvent } from './herald-event.js';
 import { IdempotencyRecords, recordedIds } from './idempotency-records.js';
@@ -148,6 +149,28 @@ export class MemoryBroker implements EventBroker, OnModuleDestroy {
       head: formatEventId(this.currentEpoch, this.seq),
       headSeq: this.seq,
     });
+  }
+
+  topicHistory(topics: readonly string[]): Promise<TopicHistoryInfo[]> {
+    const cutoff = Date.now() - this.config.historyTtlMs;
+    return Promise.resolve(
+      topics.map((topic) => {
+        const history = this.topics.get(topic);
+        if (history) this.expire(history, cutoff);
+        const newest = history?.newest();
+        return { lastEventId: newest?.id ?? null, lastEventAt: newest?.ts ?? null, retained: history?.size ?? 0 };
+      }),
+    );
+  }
+
+  retainedTopics(prefix: string, after: string | undefined, limit: number): Promise<string[]> {
+    const cutoff = Date.now() - this.config.historyTtlMs;
+    const found: string[] = [];
+    for (const [topic, history] of this.topics) {
+      if (!topic.startsWith(prefix) || (after !== undefined && topic <= after)) continue;
+      if ((history.newest()?.ts ?? 0) >= cutoff) found.push(topic);
+    }
+    return Promise.resolve(found.sort().slice(0, limit));
   }
 
   onLive(listener: LiveListener): () => void {

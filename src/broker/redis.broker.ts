@@ -1,5 +1,5 @@
 import { Inject, Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
-import { Redis, type RedisOptions } from 'ioredis';
+import { Redis, type ChainableCommander, type RedisOptions } from 'ioredis';
 import { formatEventId, newEpoch, parseEventId, type EventCursor } from '@herald/sse';
 import { HERALD_CONFIG, type HeraldConfig } from '../config/herald-config.js';
 import {
@@ -15,6 +15,7 @@ import {
   type PublishOnceResult,
   type PublishRequest,
   type ReplayResult,
+  type TopicHistoryInfo,
 } from './event-broker.js';
 import { HeraldEvent } from './herald-event.js';
 import { recordedIds } from './idempotency-records.js';
@@ -328,32 +329,90 @@ export class RedisBroker implements EventBroker, OnModuleInit, OnApplicationShut
     return result;
   }
 
-  /**
-   * One MULTI (atomic, one round trip): the head, the Redis clock and the
-   * newest entry of each topic. Read-only; when the head is missing or in
-   * another epoch than this process knows, a replay read settles it first.
-   */
+  /** The newest entry of each topic, read with the head in one atomic step (`headRead`). */
   async latest(topics: readonly string[]): Promise<ReplayResult> {
+    const read = await this.headRead('latest', topics, (multi, key) => multi.xrevrange(key, '+', '-', 'COUNT', 1));
+    const { epoch, headSeq, cutoff, replies } = read;
+    this.handedOut(epoch, headSeq);
+    const events = topics
+      .flatMap((topic, i) => asEntries(replies[i]).map((entry) => entryEvent(epoch, topic, entry)))
+      .filter((event) => event.ts >= cutoff)
+      .sort((a, b) => a.seq - b.seq);
+    return { events, reset: false, head: formatEventId(epoch, headSeq), headSeq };
+  }
+
+  /** Each topic's newest entry and length (XLEN, which may still count entries past the TTL, not yet trimmed). */
+  async topicHistory(topics: readonly string[]): Promise<TopicHistoryInfo[]> {
+    const { epoch, cutoff, replies } = await this.headRead('topic info', topics, (multi, key) =>
+      multi.xrevrange(key, '+', '-', 'COUNT', 1).xlen(key),
+    );
+    return topics.map((topic, i) => {
+      const newest = asEntries(replies[2 * i]).map((entry) => entryEvent(epoch, topic, entry))[0];
+      if (newest === undefined || newest.ts < cutoff) return { lastEventId: null, lastEventAt: null, retained: 0 };
+      return { lastEventId: newest.id, lastEventAt: newest.ts, retained: Number(replies[2 * i + 1]) };
+    });
+  }
+
+  /** ZSCAN of the epoch's topic index (topic -> ms of its newest event): O(topics) per call. */
+  async retainedTopics(prefix: string, after: string | undefined, limit: number): Promise<string[]> {
+    const command = this.command;
+    if (!command || !this.connected) throw new BrokerUnavailableError('redis is unreachable');
+    const cutoff = Date.now() - this.config.historyTtlMs;
+    const found: string[] = [];
+    try {
+      let cursor = '0';
+      do {
+        const [next, flat] = await command.zscan(
+          `${this.config.redisKeyPrefix}${this.epoch()}:topics`,
+          cursor,
+          'MATCH',
+          `${prefix}*`,
+          'COUNT',
+          1000,
+        );
+        for (let i = 0; i < flat.length; i += 2) {
+          const topic = flat[i];
+          if ((after === undefined || topic > after) && Number(flat[i + 1]) >= cutoff) found.push(topic);
+        }
+        cursor = next;
+      } while (cursor !== '0');
+    } catch (error) {
+      throw this.unavailable('topic list', error);
+    }
+    return [...new Set(found)].sort().slice(0, limit);
+  }
+
+  /**
+   * One MULTI (atomic, one round trip): the head, the Redis clock and what
+   * `add` asks of each topic's stream. Read-only; when the head is missing or
+   * in another epoch than this process knows, a replay read settles it first.
+   * `replies` holds what `add` queued, in order.
+   */
+  private async headRead(
+    operation: string,
+    topics: readonly string[],
+    add: (multi: ChainableCommander, key: string) => void,
+  ): Promise<{ epoch: string; headSeq: number; cutoff: number; replies: unknown[] }> {
     let epoch = this.epoch();
     for (let attempt = 0; ; attempt++) {
       const command = this.command;
       if (!command || !this.connected) throw new BrokerUnavailableError('redis is unreachable');
       const base = `${this.config.redisKeyPrefix}${epoch}:t:`;
       const multi = command.multi().hmget(this.headKey, 'epoch', 'seq').time();
-      for (const topic of topics) multi.xrevrange(base + topic, '+', '-', 'COUNT', 1);
+      for (const topic of topics) add(multi, base + topic);
       let replies: [Error | null, unknown][] | null;
       try {
         replies = await multi.exec();
       } catch (error) {
-        throw this.unavailable('latest', error);
+        throw this.unavailable(operation, error);
       }
       if (!replies || replies.some(([error]) => error !== null)) {
-        throw this.unavailable('latest', replies?.find(([error]) => error !== null)?.[0] ?? 'transaction aborted');
+        throw this.unavailable(operation, replies?.find(([error]) => error !== null)?.[0] ?? 'transaction aborted');
       }
       const [headEpoch, headSeqText] = asArray(replies[0][1]) as (string | null)[];
       if (headEpoch !== epoch || headSeqText === null) {
         // The head is new to this process (or gone): the replay script reads or re-creates it.
-        if (attempt > 0) throw this.unavailable('latest', 'the epoch changed during the read');
+        if (attempt > 0) throw this.unavailable(operation, 'the epoch changed during the read');
         epoch = parseEventId((await this.replay(topics, null)).head)?.epoch ?? epoch;
         continue;
       }
@@ -361,12 +420,7 @@ export class RedisBroker implements EventBroker, OnModuleInit, OnApplicationShut
       const [seconds, micros] = (asArray(replies[1][1]) as string[]).map(Number);
       const cutoff = seconds * 1000 + Math.floor(micros / 1000) - this.config.historyTtlMs;
       this.noteHead(epoch, headSeq);
-      this.handedOut(epoch, headSeq);
-      const events = topics
-        .flatMap((topic, i) => asEntries(replies[2 + i][1]).map((entry) => entryEvent(epoch, topic, entry)))
-        .filter((event) => event.ts >= cutoff)
-        .sort((a, b) => a.seq - b.seq);
-      return { events, reset: false, head: formatEventId(epoch, headSeq), headSeq };
+      return { epoch, headSeq, cutoff, replies: replies.slice(2).map(([, value]) => value) };
     }
   }
 

@@ -59,6 +59,12 @@ export interface HeraldConfig extends OccupancyWebhooksConfig {
   publishRateWindowMs: number;
   /** How long a publish's `Idempotency-Key` is remembered (per credential). */
   idempotencyTtlMs: number;
+  /** PRESENCE=off: no presence counting, topic info, presence frames or occupancy webhooks. */
+  presence: boolean;
+  /** How long a topic stays at zero subscribers before `vacated` is reported. */
+  vacatedGraceMs: number;
+  /** Redis: an instance that has not renewed its presence for this long is dead; its streams stop counting. */
+  presenceTtlMs: number;
 }
 
 export class ConfigError extends Error {
@@ -236,6 +242,9 @@ export function loadConfig(env: Env): HeraldConfig {
     publishRateLimit: int(env, 'PUBLISH_RATE_LIMIT', 10_000, 1, 100_000_000),
     publishRateWindowMs: int(env, 'PUBLISH_RATE_WINDOW_MS', 1_000, 100, 3_600_000),
     idempotencyTtlMs: int(env, 'IDEMPOTENCY_TTL_MS', 600_000, 100, DAY_MS),
+    presence: oneOf(env, 'PRESENCE', 'on', ['on', 'off']) === 'on',
+    vacatedGraceMs: int(env, 'VACATED_GRACE_MS', 5_000, 0, DAY_MS),
+    presenceTtlMs: int(env, 'PRESENCE_TTL_MS', 10_000, 1_000, 3_600_000),
   };
 }
 

@@ -95,6 +95,11 @@ export class HeraldMetrics {
     gauge('herald_connections_active', 'Open SSE streams.', () => connections.open);
     gauge('herald_connections_max', 'The MAX_CONNECTIONS ceiling.', () => config.maxConnections);
     gauge('herald_capacity_ratio', 'Open streams / MAX_CONNECTIONS.', () => connections.open / config.maxConnections);
+    gauge(
+      'herald_topics_active',
+      'Topics with at least one open stream on this instance.',
+      () => connections.activeTopics,
+    );
     scraped('herald_connections_opened_total', 'SSE streams opened.', 'counter', () => [
       { value: counters.opened, labels: {} },
     ]);

@@ -88,6 +88,20 @@ export class StatusConnections implements Readonly<HeraldStatus['connections']> 
   })
   perIp!: Record<string, number>;
 
+  @ApiProperty({
+    type: 'object',
+    additionalProperties: COUNT,
+    maxProperties: 20,
+    description:
+      "Open streams on this instance of its 20 busiest topics (bounded; a topic's count across instances: " +
+      '`GET /v1/topics/{topic}`).',
+    example: { 'trucks/42': 31, 'prices/EURUSD': 12 },
+  })
+  perTopic!: Record<string, number>;
+
+  @ApiProperty({ ...COUNT, description: 'Topics with at least one open stream on this instance.', example: 2 })
+  topicsActive!: number;
+
   @ApiProperty({ ...COUNT, description: 'Mean lifetime of closed streams.', example: 184_000 })
   averageDurationMs!: number;
 

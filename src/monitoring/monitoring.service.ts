@@ -67,6 +67,7 @@ const MINUTE_MS = 60_000;
 const MB = 1_048_576;
 /** Chart points kept for a dashboard that connects (its first frame). */
 const CHART_POINTS = 180;
+/** Busiest IPs and topics listed in `/status`. */
 const PER_IP_TOP = 20;
 
 function copy<K extends string>(record: Record<K, number>): Record<K, number> {
@@ -210,6 +211,8 @@ export class MonitoringService implements OnModuleInit, OnModuleDestroy {
         perMinute: counters.opened - minuteAgo.opened,
         // Read now, like `active`: a snapshot's copy would disagree with it until the next snapshot.
         perIp: this.registry.topIps(PER_IP_TOP),
+        perTopic: this.registry.topTopics(PER_IP_TOP),
+        topicsActive: this.registry.activeTopics,
         averageDurationMs: closed === 0 ? 0 : Math.round(counters.closedDurationMs / closed),
         durationMs: {
           p50: Math.round(bucketQuantile(0.5, DURATION_BUCKETS_SECONDS, counters.durationBuckets) * 1000),

@@ -30,6 +30,10 @@ export interface HeraldStatus {
     perMinute: number;
     /** Open streams of the 20 busiest client IPs (as of the last snapshot). */
     perIp: Record<string, number>;
+    /** Open streams on this instance of its 20 busiest topics (cluster-wide counts: `GET /v1/topics/{topic}`). */
+    perTopic: Record<string, number>;
+    /** Topics with at least one open stream on this instance. */
+    topicsActive: number;
     /** Mean lifetime of closed streams. */
     averageDurationMs: number;
     durationMs: Percentiles;

@@ -1,6 +1,6 @@
 import { applyDecorators } from '@nestjs/common';
 import { ApiBearerAuth, ApiSecurity } from '@nestjs/swagger';
-import { ApiErrors } from './http-error.schema.js';
+import { ApiErrors, type ErrorDoc } from './http-error.schema.js';
 
 /** Security scheme names of the OpenAPI document (all `Authorization: Bearer`). */
 export const PUBLISHER_AUTH = 'publisher';
@@ -37,24 +37,25 @@ export function ApiAdminAuth(): MethodDecorator & ClassDecorator {
 }
 
 /** PUBLISH_TOKEN, ADMIN_TOKEN or (with JWT_SECRET) a JWT whose `publish` claim allows the topics. */
-export function ApiPublisherAuth(): MethodDecorator & ClassDecorator {
-  return applyDecorators(
-    ApiBearerAuth(PUBLISHER_AUTH),
-    ApiErrors({
-      401: {
-        description: 'No publisher credential, or one Herald does not accept.',
-        examples: {
-          missing: 'a publisher token is required (Authorization: Bearer <token>)',
-          wrong: 'invalid publisher token',
-          expired: 'invalid publisher token: token expired',
-        },
+export function ApiPublisherAuth({ scoped = true } = {}): MethodDecorator & ClassDecorator {
+  const errors: Record<number, ErrorDoc> = {
+    401: {
+      description: 'No publisher credential, or one Herald does not accept.',
+      examples: {
+        missing: 'a publisher token is required (Authorization: Bearer <token>)',
+        wrong: 'invalid publisher token',
+        expired: 'invalid publisher token: token expired',
       },
-      403: {
-        description: 'A JWT whose `publish` claim does not allow one of the topics.',
-        examples: { notAllowed: 'this token may not publish to "trucks/42"' },
-      },
-    }),
-  );
+    },
+  };
+  // `scoped: false`: an operation that narrows its answer to the token's topics instead of refusing.
+  if (scoped) {
+    errors[403] = {
+      description: 'A JWT whose `publish` claim does not allow one of the topics.',
+      examples: { notAllowed: 'this token may not publish to "trucks/42"' },
+    };
+  }
+  return applyDecorators(ApiBearerAuth(PUBLISHER_AUTH), ApiErrors(errors));
 }
 
 /**

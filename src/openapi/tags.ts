@@ -2,6 +2,7 @@
 export const TAGS = {
   subscribe: 'Subscribe',
   publish: 'Publish',
+  topics: 'Topics',
   connections: 'Admin: connections',
   alerts: 'Admin: alerts',
   occupancy: 'Admin: occupancy webhooks',
@@ -13,6 +14,7 @@ export const TAGS = {
 export const TAG_DESCRIPTIONS: Record<(typeof TAGS)[keyof typeof TAGS], string> = {
   Subscribe: 'Event streams (`text/event-stream`) with exact resume, and the long-poll fallback.',
   Publish: 'Events into topics; each stored in history, with its id, before `202`.',
+  Topics: 'Subscribers across instances, the newest retained event, and who is listening (presence).',
   'Admin: connections': 'The open streams of this instance; kick one.',
   'Admin: alerts': 'Alert channels (Slack, email, webhook, log), rules over the monitored figures, history.',
   'Admin: occupancy webhooks': 'Webhooks told when a topic becomes occupied (its first stream) or vacated.',

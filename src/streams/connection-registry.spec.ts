@@ -1,11 +1,12 @@
 import { describe, expect, it } from '@jest/globals';
 import { loadConfig } from '../config/herald-config.js';
 import { MemoryBroker } from '../broker/memory.broker.js';
+import { PresenceOff } from '../presence/presence-tracker.js';
 import { ConnectionRegistry } from './connection-registry.js';
 
 function registry(env: Record<string, string> = {}): ConnectionRegistry {
   const config = loadConfig({ ADMIN_TOKEN: 'x'.repeat(16), MAX_CONNECTIONS_PER_IP: '1000', ...env });
-  return new ConnectionRegistry(config, new MemoryBroker(config));
+  return new ConnectionRegistry(config, new MemoryBroker(config), new PresenceOff());
 }
 
 describe('ConnectionRegistry admission ledger', () => {

@@ -3,6 +3,8 @@ import type { EventCursor } from '@herald/sse';
 import { HERALD_CONFIG, type HeraldConfig } from '../config/herald-config.js';
 import { EVENT_BROKER, type EventBroker, type LiveLoss, type ReplayResult } from '../broker/event-broker.js';
 import { HeraldEvent } from '../broker/herald-event.js';
+import { PRESENCE, type PresenceTracker } from '../presence/presence-tracker.js';
+import { PresenceFrames } from './presence-frames.js';
 import { SlowConsumerPolicy } from './slow-consumer-policy.js';
 import { StreamCounters, type CloseReason, type RefuseReason } from './stream-counters.js';
 import {
@@ -56,12 +58,15 @@ export class ConnectionRegistry implements SubscriptionHost, OnModuleInit, OnMod
   private queue: (HeraldEvent | LiveLoss)[] = [];
   private flushScheduled = false;
   private stopLive: (() => void) | undefined;
+  private readonly presenceFrames: PresenceFrames;
 
   constructor(
     @Inject(HERALD_CONFIG) private readonly config: HeraldConfig,
     @Inject(EVENT_BROKER) private readonly broker: EventBroker,
+    @Inject(PRESENCE) private readonly presence: PresenceTracker,
   ) {
     this.slowConsumers = new SlowConsumerPolicy(config.maxQueueBytes);
+    this.presenceFrames = new PresenceFrames(presence);
   }
 
   /** Admitted connections, including ones still being set up. */
@@ -83,6 +88,7 @@ export class ConnectionRegistry implements SubscriptionHost, OnModuleInit, OnMod
 
   onModuleDestroy(): void {
     this.stopLive?.();
+    this.presenceFrames.stop();
   }
 
   /**
@@ -131,7 +137,9 @@ export class ConnectionRegistry implements SubscriptionHost, OnModuleInit, OnMod
       let set = this.byTopic.get(topic);
       if (!set) this.byTopic.set(topic, (set = new Set()));
       set.add(subscription);
+      this.presence.join(topic, subscription.member);
     }
+    if (subscription.presence) this.presenceFrames.watch(subscription);
     this.counters.opened++;
     subscription.start();
     return subscription;
@@ -144,7 +152,9 @@ export class ConnectionRegistry implements SubscriptionHost, OnModuleInit, OnMod
       if (!set) continue;
       set.delete(subscription);
       if (set.size === 0) this.byTopic.delete(topic);
+      this.presence.leave(topic, subscription.member);
     }
+    if (subscription.presence) this.presenceFrames.unwatch(subscription);
     this.counters.closed[reason]++;
     this.counters.recordClosed(Date.now() - subscription.startedAt, subscription.messages);
     if (reason === 'slow-consumer') {
@@ -188,17 +198,17 @@ export class ConnectionRegistry implements SubscriptionHost, OnModuleInit, OnMod
 
   /** Connection counts of the `limit` busiest IPs. */
   topIps(limit: number): Record<string, number> {
-    // One pass keeping the `limit` largest (insertion into a short sorted list): O(n · limit), no copy of the map.
-    const top: [string, number][] = [];
-    if (limit <= 0) return {};
-    for (const entry of this.perIp) {
-      if (top.length === limit && entry[1] <= top[limit - 1][1]) continue;
-      let at = top.length;
-      while (at > 0 && top[at - 1][1] < entry[1]) at--;
-      top.splice(at, 0, entry);
-      if (top.length > limit) top.pop();
-    }
-    return Object.fromEntries(top);
+    return largest(this.perIp, limit);
+  }
+
+  /** Topics with at least one open stream on this instance (`herald_topics_active`). */
+  get activeTopics(): number {
+    return this.byTopic.size;
+  }
+
+  /** This instance's open streams on each of the `limit` busiest topics. */
+  topTopics(limit: number): Record<string, number> {
+    return largest(this.byTopic, limit, (set) => set.size);
   }
 
   subscriptionCount(): number {
@@ -262,6 +272,25 @@ export class ConnectionRegistry implements SubscriptionHost, OnModuleInit, OnMod
       for (const subscription of this.byTopic.get(topic) ?? []) affected.add(subscription);
     for (const subscription of affected) subscription.lose(loss);
   }
+}
+
+/** The `limit` largest entries, in one pass keeping a short sorted list: O(n · limit), no copy of the map. */
+function largest<V>(
+  map: ReadonlyMap<string, V>,
+  limit: number,
+  size: (value: V) => number = (value) => value as number,
+): Record<string, number> {
+  const top: [string, number][] = [];
+  if (limit <= 0) return {};
+  for (const [key, value] of map) {
+    const count = size(value);
+    if (top.length === limit && count <= top[limit - 1][1]) continue;
+    let at = top.length;
+    while (at > 0 && top[at - 1][1] < count) at--;
+    top.splice(at, 0, [key, count]);
+    if (top.length > limit) top.pop();
+  }
+  return Object.fromEntries(top);
 }
 
 function decrement(map: Map<string, number>, key: string): void {

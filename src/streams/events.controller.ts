@@ -4,6 +4,7 @@ import { ApiExtraModels, ApiHeader, ApiOkResponse, ApiOperation, ApiQuery, ApiTa
 import type { Request } from 'express';
 import { Observable } from 'rxjs';
 import { HERALD_CONFIG, type HeraldConfig } from '../config/herald-config.js';
+import { memberKey } from '../presence/presence-tracker.js';
 import { ConnectionRegistry } from './connection-registry.js';
 import { AdmissionGuard } from './guards/admission.guard.js';
 import { LongPoll, SubscribeRequestGuard } from './guards/subscribe-request.guard.js';
@@ -70,17 +71,27 @@ export class EventsController {
       'drains (never cut as a slow consumer); ids still only increase.',
     schema: { type: 'string', enum: ['0', '1'], default: '0', example: '1' },
   })
+  @ApiQuery({
+    name: 'presence',
+    required: false,
+    description:
+      '`1`: also `event: presence` frames `{"topic","subscribers"}` (this stream counted) when a subscribed ' +
+      "topic's count changes: at most one per topic per second, the latest count at the end of a burst, " +
+      "never before the stream's replay. 400 when Herald runs with PRESENCE=off.",
+    schema: { type: 'string', enum: ['0', '1'], default: '0', example: '1' },
+  })
   @ApiHeader(LAST_EVENT_ID_HEADER)
   @ApiEventStreamResponse()
   @ApiErrors({
     400: {
       description:
-        'A bad topic, too many topics, a bad `format`, `since` or `conflate`, or a query parameter given twice.',
+        'A bad topic, too many topics, a bad `format`, `since`, `conflate` or `presence`, or a query parameter given twice.',
       examples: {
         ...BAD_SUBSCRIBE_EXAMPLES,
         badFormat: 'invalid format "xml": raw or envelope',
         badSince: 'invalid since "earliest": only "latest"',
         badConflate: 'invalid conflate "yes": 0 or 1',
+        badPresence: 'invalid presence "yes": 0 or 1',
       },
     },
     406: {
@@ -108,7 +119,7 @@ export class EventsController {
     },
   })
   subscribe(@Req() req: Request, @SseStream() stream: EventStream): Observable<EncodedFrame> {
-    const { params, ip, tenant, tokenExpiresAt } = getSubscribeContext(req);
+    const { params, ip, tenant, sub, tokenExpiresAt } = getSubscribeContext(req);
     stream.retryMs = this.config.retryMs;
     stream.heartbeatMs = this.config.heartbeatIntervalMs;
     const ageMs = this.config.maxConnectionAgeMs;
@@ -124,6 +135,8 @@ export class EventsController {
       lastEventId: params.lastEventId,
       latest: params.latest,
       conflate: params.conflate,
+      member: memberKey(sub, tenant),
+      presence: params.presence,
     };
     return new Observable<EncodedFrame>((subscriber) => {
       const subscription = this.registry.openSubscription(init, stream, subscriber);

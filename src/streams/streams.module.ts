@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { ThrottlerModule } from '@nestjs/throttler';
 import { HERALD_CONFIG, type HeraldConfig } from '../config/herald-config.js';
+import { PresenceModule } from '../presence/presence.module.js';
 import { AdminConnectionsController } from './admin-connections.controller.js';
 import { ConnectionRegistry } from './connection-registry.js';
 import { EventsController } from './events.controller.js';
@@ -9,6 +10,7 @@ import { PublishController } from './publish.controller.js';
 
 @Module({
   imports: [
+    PresenceModule,
     ThrottlerModule.forRootAsync({
       inject: [HERALD_CONFIG],
       useFactory: (config: HeraldConfig) => ({

@@ -15,6 +15,8 @@ export interface SubscribeParams {
   latest: boolean;
   /** `conflate=1` (streams only): behind, keep the newest pending event per topic instead of every one. */
   conflate: boolean;
+  /** `presence=1` (streams only): `event: presence` frames when a subscribed topic's count changes. */
+  presence: boolean;
   /** Long-poll only: seconds to wait. */
   timeoutSeconds: number;
 }
@@ -24,6 +26,8 @@ export interface SubscribeContext {
   params: SubscribeParams;
   ip: string;
   tenant?: string;
+  /** The subscriber token's `sub`: who the stream is in presence (none: anonymous). */
+  sub?: string;
   tokenExpiresAt?: number;
   admission?: Admission;
 }
@@ -43,6 +47,11 @@ export function getSubscribeContext(req: IncomingMessage): SubscribeContext {
 
 type Query = Record<string, unknown>;
 
+/** The 400 message for a value that is not a topic. */
+export function invalidTopicMessage(topic: unknown): string {
+  return `invalid topic ${JSON.stringify(topic)}: 1-256 characters from A-Z a-z 0-9 _ - . : / ~ @`;
+}
+
 function single(query: Query, name: string): string | undefined {
   const value = query[name];
   if (value === undefined) return undefined;
@@ -59,9 +68,7 @@ function readTopics(query: Query): string[] {
   }
   for (const topic of list) {
     if (!isValidTopic(topic)) {
-      throw new BadRequestException(
-        `invalid topic ${JSON.stringify(topic)}: 1-256 characters from A-Z a-z 0-9 _ - . : / ~ @`,
-      );
+      throw new BadRequestException(invalidTopicMessage(topic));
     }
   }
   return [...new Set(list as string[])];
@@ -89,6 +96,10 @@ export function parseSubscribeRequest(req: IncomingMessage, query: Query, poll: 
   if (conflateParam !== undefined && conflateParam !== '0' && conflateParam !== '1') {
     throw new BadRequestException(`invalid conflate ${JSON.stringify(conflateParam)}: 0 or 1`);
   }
+  const presenceParam = poll ? undefined : single(query, 'presence');
+  if (presenceParam !== undefined && presenceParam !== '0' && presenceParam !== '1') {
+    throw new BadRequestException(`invalid presence ${JSON.stringify(presenceParam)}: 0 or 1`);
+  }
   let timeoutSeconds = 25;
   if (poll) {
     const timeout = single(query, 'timeout');
@@ -107,6 +118,7 @@ export function parseSubscribeRequest(req: IncomingMessage, query: Query, poll: 
     lastEventId,
     latest: since === 'latest',
     conflate: conflateParam === '1',
+    presence: presenceParam === '1',
     timeoutSeconds,
   };
 }

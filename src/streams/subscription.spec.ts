@@ -88,6 +88,8 @@ function open(
       cursor,
       lastEventId: cursorSeq === null ? undefined : formatEventId(EPOCH, cursorSeq),
       latest: modes.latest ?? false,
+      member: undefined,
+      presence: false,
       conflate: modes.conflate ?? false,
     },
     host,

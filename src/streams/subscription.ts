@@ -4,6 +4,7 @@ import type { LiveLoss, ReplayResult } from '../broker/event-broker.js';
 import { HeraldEvent, type StreamFormat } from '../broker/herald-event.js';
 import type { SlowConsumerPolicy, TurnMark } from './slow-consumer-policy.js';
 import { CLOSE_REASONS, type CloseReason } from './stream-counters.js';
+import type { MemberKey } from '../presence/presence-tracker.js';
 
 export interface SubscriptionInit {
   id: string;
@@ -19,6 +20,10 @@ export interface SubscriptionInit {
   latest: boolean;
   /** `conflate=1`: when behind, hold the newest event per topic instead of being cut. */
   conflate: boolean;
+  /** Who holds the stream in presence (the token's `sub` and `tenant`); undefined: anonymous. */
+  member: MemberKey | undefined;
+  /** `presence=1`: `event: presence` frames for the subscribed topics. */
+  presence: boolean;
 }
 
 /** What a subscription needs from the registry that owns it. */
@@ -78,6 +83,8 @@ export class Subscription implements TurnMark {
   readonly tenant: string | undefined;
   readonly topics: readonly string[];
   readonly format: StreamFormat;
+  readonly member: MemberKey | undefined;
+  readonly presence: boolean;
   readonly startedAt = Date.now();
   messages = 0;
   bytes = 0;
@@ -100,6 +107,8 @@ export class Subscription implements TurnMark {
   private backlogIndex = 0;
   private liveBacklogBytes = 0;
   private stopWaiting: (() => void) | undefined;
+  /** `presence=1`: the count last sent per topic. */
+  private presenceSent: Map<string, number> | undefined;
 
   constructor(
     init: SubscriptionInit,
@@ -112,6 +121,8 @@ export class Subscription implements TurnMark {
     this.tenant = init.tenant;
     this.topics = init.topics;
     this.format = init.format;
+    this.member = init.member;
+    this.presence = init.presence;
     this.cursor = init.cursor;
     this.lastEventId = init.lastEventId;
     this.lastId = init.lastEventId;
@@ -162,6 +173,19 @@ export class Subscription implements TurnMark {
     if (this.state === 'conflating') this.release();
     if (this.state === 'live') this.writeLoss(loss);
     else this.backlog.push(loss);
+  }
+
+  /**
+   * A topic's subscriber count (`presence=1`), written when it differs from the
+   * last one sent. Only once live: never before the replay, and not while
+   * conflating (the next count, a second later, is sent instead).
+   */
+  notePresence(topic: string, count: number, frame: () => EncodedFrame): void {
+    if (this.state !== 'live') return;
+    const sent = (this.presenceSent ??= new Map());
+    if (sent.get(topic) === count) return;
+    sent.set(topic, count);
+    this.writeControl(frame());
   }
 
   cork(): void {

@@ -50,11 +50,15 @@ export function publisherIdentity(req: IncomingMessage, config: HeraldConfig): s
   return 'identity' in credential ? credential.identity : undefined;
 }
 
-/** The topics the request's credential may publish to ('all' for PUBLISH_TOKEN/ADMIN_TOKEN). */
-export function assertMayPublish(req: Request, topics: readonly string[]): void {
+/** Whether the request's credential may publish to `topic` (always for PUBLISH_TOKEN/ADMIN_TOKEN). */
+export function mayPublish(req: Request, topic: string): boolean {
   const scope = (req as Scoped)[PUBLISH_SCOPE];
-  if (scope === 'all') return;
-  const denied = topics.find((topic) => !topicAllowed(scope ?? [], topic));
+  return scope === 'all' || topicAllowed(scope ?? [], topic);
+}
+
+/** Throws 403 unless the request's credential may publish to every topic. */
+export function assertMayPublish(req: Request, topics: readonly string[]): void {
+  const denied = topics.find((topic) => !mayPublish(req, topic));
   if (denied !== undefined) throw new ForbiddenException(`this token may not publish to ${JSON.stringify(denied)}`);
 }
 

@@ -1,4 +1,12 @@
-import { CanActivate, ExecutionContext, Inject, Injectable, NotAcceptableException, SetMetadata } from '@nestjs/common';
+import {
+  BadRequestException,
+  CanActivate,
+  ExecutionContext,
+  Inject,
+  Injectable,
+  NotAcceptableException,
+  SetMetadata,
+} from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import type { Request } from 'express';
 import { clientIp } from '../../auth/request-credentials.js';
@@ -24,6 +32,7 @@ export class SubscribeRequestGuard implements CanActivate {
       throw new NotAcceptableException('this endpoint produces text/event-stream');
     }
     const params = parseSubscribeRequest(req, req.query as Record<string, unknown>, poll);
+    if (params.presence && !this.config.presence) throw new BadRequestException('presence is off (PRESENCE=off)');
     setSubscribeContext(req, { params, ip: clientIp(req, this.config.trustProxy) });
     return true;
   }

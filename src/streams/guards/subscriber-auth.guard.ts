@@ -54,6 +54,7 @@ export class SubscriberAuthGuard implements CanActivate {
       throw new ForbiddenException(`topic ${JSON.stringify(denied)} is not allowed by this token`);
     }
     subscribe.tenant = result.claims.tenant;
+    subscribe.sub = result.claims.sub;
     subscribe.tokenExpiresAt = result.claims.exp !== undefined ? result.claims.exp * 1000 : undefined;
     return true;
   }
