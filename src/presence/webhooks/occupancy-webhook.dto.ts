@@ -1,9 +1,10 @@
 import { ApiProperty, ApiPropertyOptional, ApiSchema } from '@nestjs/swagger';
-import { TOPIC_PATTERN, isValidTopic } from '@herald/sse';
-import { IsOptional, IsString, Length, Matches, ValidateBy } from 'class-validator';
+import { TOPIC_PATTERN, TOPIC_PREFIX_PATTERN } from '@herald/sse';
+import { IsOptional, IsString, Length, Matches } from 'class-validator';
 import { ID_PATTERN, ID_RULE, MASK } from '../../alerts/alert-model.js';
 import { IsHttpUrl } from '../../alerts/channels/alert-channel.js';
 import { WEBHOOK_SECRET_PROPERTY } from '../../openapi/webhooks.js';
+import { TOPIC_PREFIX_RULE } from '../topics.schema.js';
 
 /** An occupancy webhook as stored: the secret in clear, the prefix always there (`''`: every topic). */
 export interface OccupancyWebhook {
@@ -21,23 +22,9 @@ export interface OccupancyWebhooksDocument {
   webhooks: OccupancyWebhook[];
 }
 
-export const TOPIC_PREFIX_RULE =
-  'prefix must be at most 256 characters from A-Z a-z 0-9 _ - . : / ~ @ (empty: every topic)';
-
-/** The start of a topic: the characters of a topic, 0–256 of them. */
-export function IsTopicPrefix(): PropertyDecorator {
-  return ValidateBy({
-    name: 'isTopicPrefix',
-    validator: {
-      validate: (value) => value === '' || isValidTopic(value),
-      defaultMessage: () => TOPIC_PREFIX_RULE,
-    },
-  });
-}
-
 const PREFIX_PROPERTY = {
   type: 'string',
-  pattern: `^${TOPIC_PATTERN.source.slice(1, -1).replace('{1,256}', '{0,256}')}$`,
+  pattern: TOPIC_PREFIX_PATTERN.source,
   maxLength: 256,
   example: 'rooms/',
 } as const;
@@ -75,7 +62,7 @@ export class OccupancyWebhookDto {
     description: 'Only transitions of topics that start with it are sent; empty or left out: every topic.',
   })
   @IsOptional()
-  @IsTopicPrefix()
+  @Matches(TOPIC_PREFIX_PATTERN, { message: TOPIC_PREFIX_RULE })
   prefix?: string;
 }
 

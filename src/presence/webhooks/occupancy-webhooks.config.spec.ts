@@ -34,7 +34,7 @@ describe('parseWebhooksDocument', () => {
     [
       'a prefix outside the topic characters',
       { ...valid, webhooks: [{ id: 'a', url: 'https://a.example/', prefix: 'rooms 1' }] },
-      'webhooks[0]: prefix must be at most 256 characters',
+      'webhooks[0]: prefix must be 0-256 characters',
     ],
     [
       'a field Herald does not know',

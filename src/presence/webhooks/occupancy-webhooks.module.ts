@@ -2,7 +2,6 @@ import { Module, type DynamicModule, type Provider, type Type } from '@nestjs/co
 import { makeCounterProvider } from '@willsoto/nestjs-prometheus';
 import { HERALD_CONFIG, type HeraldConfig } from '../../config/herald-config.js';
 import type { DocumentStore } from '../../store/document-store.js';
-import { OCCUPANCY_SOURCE, type OccupancySource } from '../occupancy-source.js';
 import { FileDocumentStore } from '../../store/file-document.store.js';
 import { RedisDocumentStore } from '../../store/redis-document.store.js';
 import type { OccupancyWebhooksDocument } from './occupancy-webhook.dto.js';
@@ -25,7 +24,8 @@ const storeProvider: Provider = {
 /**
  * Occupancy webhooks: their admin API, their store, and the dispatcher that
  * POSTs each transition of OCCUPANCY_SOURCE. The source is not provided here:
- * `forSource` takes the module that exports it (presence counting).
+ * `forSource` takes the module that exports it (PresenceModule in the app, a
+ * fake in tests).
  */
 @Module({})
 export class OccupancyWebhooksModule {
@@ -47,13 +47,3 @@ export class OccupancyWebhooksModule {
     };
   }
 }
-
-const silent: OccupancySource = { onTransition: () => () => undefined };
-
-/**
- * Stands in for presence counting until a PresenceModule exports the real
- * OCCUPANCY_SOURCE: a source that never reports, so the webhooks' admin API is
- * served meanwhile. Then app.module.ts passes that module to `forSource`, and this goes.
- */
-@Module({ providers: [{ provide: OCCUPANCY_SOURCE, useValue: silent }], exports: [OCCUPANCY_SOURCE] })
-export class SilentOccupancyModule {}

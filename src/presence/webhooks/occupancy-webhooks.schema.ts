@@ -2,7 +2,8 @@ import { getSchemaPath, type PathItemObject } from '@nestjs/swagger';
 import { MASK } from '../../alerts/alert-model.js';
 import { TAGS } from '../../openapi/tags.js';
 import { webhookHeaderParameters } from '../../openapi/webhooks.js';
-import { TOPIC_PREFIX_RULE, OccupancyNotificationView } from './occupancy-webhook.dto.js';
+import { TOPIC_PREFIX_RULE } from '../topics.schema.js';
+import { OccupancyNotificationView } from './occupancy-webhook.dto.js';
 
 /** OpenAPI documentation of the occupancy webhooks: examples, refusals, and what a receiver gets. */
 
