@@ -8,6 +8,8 @@ import type { HeraldConfig } from './config/herald-config.js';
 import { HealthModule } from './health/health.module.js';
 import { IndexController } from './http/index.controller.js';
 import { MonitoringModule } from './monitoring/monitoring.module.js';
+import { PresenceModule } from './presence/presence.module.js';
+import { OccupancyWebhooksModule } from './presence/webhooks/occupancy-webhooks.module.js';
 import { StreamsModule } from './streams/streams.module.js';
 
 @Module({})
@@ -24,6 +26,7 @@ export class AppModule {
         MonitoringModule,
         HealthModule,
         AlertsModule,
+        OccupancyWebhooksModule.forSource(PresenceModule),
         ClientAssetsModule,
       ],
     };

@@ -2,8 +2,8 @@ import { afterAll, expect, it } from '@jest/globals';
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import type { AlertsDocument } from '../src/alerts/alert-model.js';
-import { AlertsStoreError, StoreConflictError } from '../src/alerts/store/alerts-store.js';
-import { RedisAlertsStore } from '../src/alerts/store/redis-alerts.store.js';
+import { DocumentStoreError, StoreConflictError } from '../src/store/document-store.js';
+import { RedisDocumentStore } from '../src/store/redis-document.store.js';
 import { ADMIN_TOKEN, request, sleep, startHerald, type RunningHerald } from './support/herald.js';
 import { describeWith, REDIS_URL, redisAvailable } from './support/services.js';
 
@@ -19,6 +19,10 @@ const document = (revision: number, names: string[] = []): AlertsDocument => ({
   channels: names.map((name) => ({ id: name, name, kind: 'log', enabled: true })),
   rules: [],
 });
+
+/** The store as Herald makes it for the alert configuration. */
+const alertsStore = (url: string, keyPrefix: string) =>
+  new RedisDocumentStore<AlertsDocument>('alerts store', url, `${keyPrefix}alerts`);
 
 function admin<T>(herald: RunningHerald, method: string, path: string, json?: unknown) {
   return request<T>(`${herald.url}/v1/admin/alerts${path}`, {
@@ -41,8 +45,8 @@ describeWith(available, `Redis at ${REDIS_URL}`)('Alerts: the configuration in R
     await redis.quit();
   });
 
-  it('RedisAlertsStore: nothing at first, then compare-and-set on the revision', async () => {
-    const store = new RedisAlertsStore(REDIS_URL, `${prefix}direct:`);
+  it('RedisDocumentStore: nothing at first, then compare-and-set on the revision', async () => {
+    const store = alertsStore(REDIS_URL, `${prefix}direct:`);
     try {
       expect(store.location).toBe(`redis key ${prefix}direct:alerts`);
       expect(await store.load()).toBeUndefined();
@@ -60,20 +64,20 @@ describeWith(available, `Redis at ${REDIS_URL}`)('Alerts: the configuration in R
     }
   });
 
-  it('RedisAlertsStore: a value that is not JSON is an error naming the key, not an empty configuration', async () => {
-    const store = new RedisAlertsStore(REDIS_URL, `${prefix}broken:`);
+  it('RedisDocumentStore: a value that is not JSON is an error naming the key, not an empty configuration', async () => {
+    const store = alertsStore(REDIS_URL, `${prefix}broken:`);
     await redis.connect().catch(() => undefined);
     await redis.hset(`${prefix}broken:alerts`, 'revision', '3', 'document', '{"version":1,"chan');
     try {
-      await expect(store.load()).rejects.toThrow(AlertsStoreError);
+      await expect(store.load()).rejects.toThrow(DocumentStoreError);
       await expect(store.load()).rejects.toThrow(`alerts store redis key ${prefix}broken:alerts is not valid JSON`);
     } finally {
       await store.close();
     }
   });
 
-  it('RedisAlertsStore: an unreachable Redis is a clear error, not a hang', async () => {
-    const store = new RedisAlertsStore('redis://127.0.0.1:1', `${prefix}nowhere:`);
+  it('RedisDocumentStore: an unreachable Redis is a clear error, not a hang', async () => {
+    const store = alertsStore('redis://127.0.0.1:1', `${prefix}nowhere:`);
     try {
       await expect(store.load()).rejects.toThrow(`alerts store redis key ${prefix}nowhere:alerts cannot be read`);
     } finally {

@@ -431,13 +431,13 @@ describe('Alerts: the configuration survives restarts; a damaged store stops sta
   });
 
   it('a process killed in the middle of writing leaves the previous or the next file, never a broken one', async () => {
-    const storeModule = new URL('../dist/src/alerts/store/file-alerts.store.js', import.meta.url).href;
+    const storeModule = new URL('../dist/src/store/file-document.store.js', import.meta.url).href;
     expect(existsSync(fileURLToPath(storeModule))).toBe(true);
     const storePath = join(dir, 'killed', 'alerts.json');
     // Saves documents of two very different sizes back to back, as fast as it can, until killed.
     const writer = `
-      const { FileAlertsStore } = await import(${JSON.stringify(storeModule)});
-      const store = new FileAlertsStore(${JSON.stringify(storePath)});
+      const { FileDocumentStore } = await import(${JSON.stringify(storeModule)});
+      const store = new FileDocumentStore('alerts store', ${JSON.stringify(storePath)});
       const doc = (revision, count) => ({ version: 1, revision, rules: [], channels: Array.from({ length: count },
         (_, i) => ({ id: 'c' + i, name: 'x'.repeat(500), kind: 'log', enabled: true })) });
       for (let revision = 1; ; revision++) {

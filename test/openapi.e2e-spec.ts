@@ -83,6 +83,11 @@ const CONTRACT_ORDER = [
   'deleteAlertChannel',
   'listAlertHistory',
   'listActiveAlerts',
+  'createOccupancyWebhook',
+  'listOccupancyWebhooks',
+  'getOccupancyWebhook',
+  'replaceOccupancyWebhook',
+  'deleteOccupancyWebhook',
   'getStatus',
   'getMetrics',
   'getDashboard',
@@ -315,12 +320,11 @@ describe('OpenAPI: /openapi.json and the running server agree', () => {
             schema: { $ref: '#/components/schemas/HttpErrorBody' },
           });
           const retryAfter = headers?.['Retry-After'] as { required?: boolean } | undefined;
-          // Alert-store failures (503) are answered without Retry-After: nothing tells when a disk frees up.
+          // Configuration-store failures (503) are answered without Retry-After: nothing tells when a disk frees up.
           // A 409 on publish is an Idempotency-Key still in flight: the answer comes within a second.
+          const storeFailure = id.includes('Alert') || id.includes('OccupancyWebhook');
           const expectRetryAfter =
-            status === '429' ||
-            (status === '503' && !id.includes('Alert')) ||
-            (status === '409' && id.startsWith('publish'));
+            status === '429' || (status === '503' && !storeFailure) || (status === '409' && id.startsWith('publish'));
           expect({ id, status, retryAfter: retryAfter?.required === true }).toEqual({
             id,
             status,
@@ -596,11 +600,14 @@ describe('OpenAPI: /openapi.json and the running server agree', () => {
         [
           'deleteAlertChannel',
           'deleteAlertRule',
+          'deleteOccupancyWebhook',
           'getAlertChannel',
           'getAlertRule',
+          'getOccupancyWebhook',
           'kickConnection',
           'replaceAlertChannel',
           'replaceAlertRule',
+          'replaceOccupancyWebhook',
           'testAlertChannel',
         ].sort(),
       );
@@ -666,6 +673,23 @@ describe('OpenAPI: /openapi.json and the running server agree', () => {
       );
       const history = op('listAlertHistory');
       await check(history, documentedCall(history, { query: { limit: '0' } }), 400);
+      const createWebhook = op('createOccupancyWebhook');
+      await check(createWebhook, documentedCall(createWebhook, {}, { url: 'nope', prefix: 'a b' }), 400);
+      await check(createWebhook, documentedCall(createWebhook, {}, { url: 'https://x.example/', extra: 1 }), 400);
+      const taken = { id: 'taken-hook', url: 'https://x.example/' };
+      await check(createWebhook, documentedCall(createWebhook, {}, taken), 201);
+      await check(createWebhook, documentedCall(createWebhook, {}, taken), 409);
+      const replaceWebhook = op('replaceOccupancyWebhook');
+      await check(
+        replaceWebhook,
+        documentedCall(replaceWebhook, { path: { id: 'taken-hook' } }, { url: 'https://x.example/', secret: '' }),
+        400,
+      );
+      await check(
+        replaceWebhook,
+        documentedCall(replaceWebhook, { path: { id: 'taken-hook' } }, { id: 'other', url: 'https://x.example/' }),
+        400,
+      );
       const clientFile = op('getClientFile');
       await check(clientFile, documentedCall(clientFile, { path: { file: 'other.js' } }), 404);
       const dashboardAsset = op('getDashboardAsset');
@@ -905,7 +929,7 @@ describe('OpenAPI: /openapi.json and the running server agree', () => {
     });
   });
 
-  describe('outages: the event broker unreachable, the alert store unwritable', () => {
+  describe('outages: the event broker unreachable, the configuration stores unwritable', () => {
     let brokerless: RunningHerald;
     let storeless: RunningHerald;
     let presenceOff: RunningHerald;
@@ -947,6 +971,9 @@ describe('OpenAPI: /openapi.json and the running server agree', () => {
       await check(create, documentedCall(create, {}, { id: 'unused', name: 'unused', kind: 'log' }), 201, {
         server: storeless,
       });
+      const createWebhook = op('createOccupancyWebhook');
+      const webhook = { id: 'unused-hook', url: 'https://x.example/' };
+      await check(createWebhook, documentedCall(createWebhook, {}, webhook), 201, { server: storeless });
       // A file where the store's directory was: every write fails (ENOTDIR), even for root.
       const directory = dirname(storeless.config.alertsStorePath);
       rmSync(directory, { recursive: true, force: true });
@@ -958,6 +985,9 @@ describe('OpenAPI: /openapi.json and the running server agree', () => {
         ['createAlertRule', {}, { name: 'x', metric: 'rss_mb', op: '>', threshold: 1 }],
         ['replaceAlertRule', { path: { id: 'capacity-high' } }, { name: 'x', metric: 'rss_mb', op: '>', threshold: 1 }],
         ['deleteAlertRule', { path: { id: 'capacity-high' } }, undefined],
+        ['createOccupancyWebhook', {}, { url: 'https://y.example/' }],
+        ['replaceOccupancyWebhook', { path: { id: 'unused-hook' } }, { url: 'https://y.example/' }],
+        ['deleteOccupancyWebhook', { path: { id: 'unused-hook' } }, undefined],
       ];
       for (const [id, options, body] of calls) {
         await check(op(id), documentedCall(op(id), options, body), 503, { server: storeless });

@@ -393,6 +393,52 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/admin/occupancy/webhooks": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List the occupancy webhooks (secrets masked) */
+        get: operations["listOccupancyWebhooks"];
+        put?: never;
+        /**
+         * Add an occupancy webhook
+         * @description From the next transition on, every one whose topic starts with `prefix` is POSTed to `url`.
+         */
+        post: operations["createOccupancyWebhook"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/occupancy/webhooks/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One occupancy webhook (secret masked) */
+        get: operations["getOccupancyWebhook"];
+        /**
+         * Replace an occupancy webhook
+         * @description A secret left out, or sent back masked as a GET showed it, keeps the stored one: GET → edit → PUT is safe; `"secret": null` removes it. Deliveries still waiting are sent with the new URL and secret.
+         */
+        put: operations["replaceOccupancyWebhook"];
+        post?: never;
+        /**
+         * Delete an occupancy webhook
+         * @description Its deliveries still waiting are dropped (counted as `dropped`).
+         */
+        delete: operations["deleteOccupancyWebhook"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/client/{file}": {
         parameters: {
             query?: never;
@@ -569,6 +615,26 @@ export interface webhooks {
          * @description Sent when an alert fires or resolves (and by `POST /v1/admin/alerts/channels/{id}/test`). Verify `X-Herald-Signature` over the raw body before parsing, and reject old timestamps to stop replays. A retried delivery carries the same `X-Herald-Delivery`.
          */
         post: operations["receiveAlertNotification"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    occupancyTransition: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * What an occupancy webhook sends to its URL
+         * @description Sent once per cluster when a topic whose name starts with the webhook `prefix` becomes occupied or vacated; per topic the two alternate and arrive in order. Headers and signature are the alert webhooks': verify `X-Herald-Signature` over the raw body, reject old timestamps, drop duplicates by `X-Herald-Delivery`.
+         */
+        post: operations["receiveOccupancyTransition"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1467,7 +1533,7 @@ export interface components {
              */
             url: string;
             /**
-             * @description The HMAC key, write-only (answers show `********`). On replace: left out or sent back masked keeps the stored one; `null` removes it.
+             * @description The HMAC key of `X-Herald-Signature`, write-only (answers show `********`). On replace: left out or sent back masked keeps the stored one; `null` removes it.
              * @example a-long-shared-secret
              */
             secret?: string | null;
@@ -1797,6 +1863,66 @@ export interface components {
             op: ">" | ">=" | "<" | "<=";
             /** @example 0.9 */
             threshold: number;
+        };
+        /** @description A topic became occupied (0 → 1 or more streams, cluster-wide) or vacated. */
+        OccupancyTransition: {
+            /**
+             * @example occupied
+             * @enum {string}
+             */
+            event: "occupied" | "vacated";
+            /** @example rooms/42 */
+            topic: string;
+            /**
+             * Format: date-time
+             * @description When the count left 0 (`occupied`), or reached 0 for good (`vacated`, after VACATED_GRACE_MS).
+             * @example 2026-11-18T09:24:00.000Z
+             */
+            at: string;
+        };
+        /** @description An occupancy webhook; its secret, when it has one, is masked. */
+        OccupancyWebhook: {
+            /** @example rooms-crm */
+            id: string;
+            /**
+             * Format: uri
+             * @example https://crm.example.com/herald/occupancy
+             */
+            url: string;
+            /**
+             * @description Present when the webhook has a secret; never shown.
+             * @enum {string}
+             */
+            secret?: "********";
+            /**
+             * @description The topic prefix it is sent for (`""`: every topic).
+             * @example rooms/
+             */
+            prefix: string;
+        };
+        OccupancyWebhookDto: {
+            /**
+             * @description On create: choose a readable id (else a UUID is made; 409 if taken). On replace: the id of the path.
+             * @example rooms-crm
+             */
+            id?: string;
+            /**
+             * Format: uri
+             * @description Where the transitions are POSTed: an absolute http:// or https:// URL.
+             * @example https://crm.example.com/herald/occupancy
+             */
+            url: string;
+            /**
+             * @description The HMAC key of `X-Herald-Signature`, write-only (answers show `********`). On replace: left out or sent back masked keeps the stored one; `null` removes it.
+             * @example a-long-shared-secret
+             */
+            secret?: string | null;
+            /**
+             * @description Only transitions of topics that start with it are sent; empty or left out: every topic.
+             * @default
+             * @example rooms/
+             */
+            prefix: string;
         };
         TopicInfo: {
             /**
@@ -3429,6 +3555,262 @@ export interface operations {
             };
         };
     };
+    listOccupancyWebhooks: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Every webhook. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example [
+                     *       {
+                     *         "id": "rooms-crm",
+                     *         "url": "https://crm.example.com/herald/occupancy",
+                     *         "secret": "********",
+                     *         "prefix": "rooms/"
+                     *       },
+                     *       {
+                     *         "id": "3f0c1b7e-2a4d-4f5e-9b61-0c2d8e7a9f10",
+                     *         "url": "https://hooks.example.com/occupancy",
+                     *         "prefix": ""
+                     *       }
+                     *     ]
+                     */
+                    "application/json": components["schemas"]["OccupancyWebhook"][];
+                };
+            };
+            /** @description The admin token is missing or wrong. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HttpErrorBody"];
+                };
+            };
+        };
+    };
+    createOccupancyWebhook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["OccupancyWebhookDto"];
+            };
+        };
+        responses: {
+            /** @description Created. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OccupancyWebhook"];
+                };
+            };
+            /** @description Invalid or unknown fields, every problem listed. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HttpErrorBody"];
+                };
+            };
+            /** @description The admin token is missing or wrong. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HttpErrorBody"];
+                };
+            };
+            /** @description The chosen `id` is taken. */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HttpErrorBody"];
+                };
+            };
+            /** @description The webhooks could not be saved (file or Redis store failed); nothing changed. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HttpErrorBody"];
+                };
+            };
+        };
+    };
+    getOccupancyWebhook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The webhook id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The webhook. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OccupancyWebhook"];
+                };
+            };
+            /** @description The admin token is missing or wrong. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HttpErrorBody"];
+                };
+            };
+            /** @description No occupancy webhook has this id. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HttpErrorBody"];
+                };
+            };
+        };
+    };
+    replaceOccupancyWebhook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The webhook id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["OccupancyWebhookDto"];
+            };
+        };
+        responses: {
+            /** @description Replaced. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OccupancyWebhook"];
+                };
+            };
+            /** @description Invalid or unknown fields, every problem listed. */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HttpErrorBody"];
+                };
+            };
+            /** @description The admin token is missing or wrong. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HttpErrorBody"];
+                };
+            };
+            /** @description No occupancy webhook has this id. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HttpErrorBody"];
+                };
+            };
+            /** @description The webhooks could not be saved (file or Redis store failed); nothing changed. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HttpErrorBody"];
+                };
+            };
+        };
+    };
+    deleteOccupancyWebhook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The webhook id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The admin token is missing or wrong. */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HttpErrorBody"];
+                };
+            };
+            /** @description No occupancy webhook has this id. */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HttpErrorBody"];
+                };
+            };
+            /** @description The webhooks could not be saved (file or Redis store failed); nothing changed. */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HttpErrorBody"];
+                };
+            };
+        };
+    };
     getClientFile: {
         parameters: {
             query?: never;
@@ -3845,6 +4227,42 @@ export interface operations {
                 content?: never;
             };
             /** @description Anything else is a failed attempt, retried ALERTS_SEND_RETRIES times (4xx other than 408 and 429 are not). */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    receiveOccupancyTransition: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description When this attempt was sent, unix ms; part of the signed text. */
+                "X-Herald-Timestamp": string;
+                /** @description One per transition and webhook, the same on every retry: drop duplicates by it. */
+                "X-Herald-Delivery": string;
+                /** @description Only when the webhook has a secret: `sha256=<hex HMAC-SHA256 of "<X-Herald-Timestamp>.<raw body>">`. */
+                "X-Herald-Signature"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["OccupancyTransition"];
+            };
+        };
+        responses: {
+            /** @description Received. */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description A failed attempt: network errors, 408, 429 and 5xx are retried OCCUPANCY_WEBHOOK_RETRIES times with backoff (a `Retry-After` in seconds is followed, up to 60 s); other answers are not. */
             default: {
                 headers: {
                     [name: string]: unknown;

@@ -2,10 +2,11 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { ConsoleLogger, Logger } from '@nestjs/common';
 import { loadConfig } from '../config/herald-config.js';
 import { JsonLogger } from '../logging/json-logger.js';
-import { AlertDispatcher, backoffMs, scrub, type NotificationsCounter } from './alert-dispatcher.js';
+import { DeliveryError } from '../outbound/delivery-error.js';
+import { AlertDispatcher, scrub, type NotificationsCounter } from './alert-dispatcher.js';
 import type { AlertDelivery } from './alert-history.js';
 import type { AlertNotification, ChannelConfig } from './alert-model.js';
-import { ChannelDto, DeliveryError, type AlertChannel, type SendContext } from './channels/alert-channel.js';
+import { ChannelDto, type AlertChannel, type SendContext } from './channels/alert-channel.js';
 import { ChannelKinds } from './channels/channel-kinds.js';
 
 const notification: AlertNotification = {
@@ -62,14 +63,7 @@ function setup(channels: AlertChannel[], env: Record<string, string> = {}) {
 const never = (_attempt: number, context: SendContext) =>
   new Promise<void>((_, reject) => context.signal.addEventListener('abort', () => reject(new Error('aborted'))));
 
-describe('backoffMs and scrub', () => {
-  it('doubles from 500 ms with ±25 % jitter, up to 30 s', () => {
-    expect([1, 2, 3].map((n) => backoffMs(n, 0.5))).toEqual([500, 1000, 2000]);
-    expect(backoffMs(1, 0)).toBe(375);
-    expect(backoffMs(1, 1)).toBe(625);
-    expect(backoffMs(20, 0.5)).toBe(30_000);
-  });
-
+describe('scrub', () => {
   it('replaces every occurrence of every secret of four characters or more', () => {
     expect(scrub('auth tok-1 failed for tok-1 at abc', ['tok-1', 'abc'])).toBe(
       'auth ******** failed for ******** at abc',

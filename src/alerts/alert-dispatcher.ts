@@ -2,24 +2,14 @@ import { Inject, Injectable, Logger, OnModuleDestroy } from '@nestjs/common';
 import { InjectMetric } from '@willsoto/nestjs-prometheus';
 import type { Counter } from 'prom-client';
 import { randomUUID } from 'node:crypto';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { HERALD_CONFIG, type HeraldConfig } from '../config/herald-config.js';
+import { RetryingSender } from '../outbound/retrying-sender.js';
 import { MASK, type AlertNotification, type ChannelConfig } from './alert-model.js';
 import type { AlertDelivery } from './alert-history.js';
-import { DeliveryError, type AlertChannel } from './channels/alert-channel.js';
 import { ChannelKinds } from './channels/channel-kinds.js';
 
 export const NOTIFICATIONS_METRIC = 'herald_alert_notifications_total';
 export type NotificationsCounter = Counter<'channel_kind' | 'result'>;
-
-const BACKOFF_BASE_MS = 500;
-const BACKOFF_MAX_MS = 30_000;
-
-/** 500 ms, 1 s, 2 s … (±25 % so retries of many deliveries do not arrive together), at most 30 s. */
-export function backoffMs(failedAttempts: number, random = Math.random()): number {
-  const base = Math.min(BACKOFF_MAX_MS, BACKOFF_BASE_MS * 2 ** (failedAttempts - 1));
-  return Math.round(base * (0.75 + random / 2));
-}
 
 /** Replaces every secret of the channel in a message (errors may quote URLs or credentials). */
 export function scrub(message: string, secrets: readonly string[]): string {
@@ -37,14 +27,15 @@ export function scrub(message: string, secrets: readonly string[]): string {
 @Injectable()
 export class AlertDispatcher implements OnModuleDestroy {
   private readonly logger = new Logger('Alerts');
-  private readonly attempts = new Set<AbortController>();
-  private readonly shutdown = new AbortController();
+  private readonly sender: RetryingSender;
 
   constructor(
     private readonly kinds: ChannelKinds,
-    @Inject(HERALD_CONFIG) private readonly config: HeraldConfig,
+    @Inject(HERALD_CONFIG) config: HeraldConfig,
     @InjectMetric(NOTIFICATIONS_METRIC) private readonly counter: NotificationsCounter,
-  ) {}
+  ) {
+    this.sender = new RetryingSender({ retries: config.alertsSendRetries, timeoutMs: config.alertsSendTimeoutMs });
+  }
 
   /** Sends to all `channels` at once; each delivery appears in `deliveries` at once and is updated as it goes. */
   dispatch(
@@ -56,8 +47,7 @@ export class AlertDispatcher implements OnModuleDestroy {
   }
 
   onModuleDestroy(): void {
-    this.shutdown.abort();
-    for (const attempt of this.attempts) attempt.abort();
+    this.sender.close();
   }
 
   private async deliver(
@@ -76,23 +66,17 @@ export class AlertDispatcher implements OnModuleDestroy {
     const provider = this.kinds.get(channel.kind);
     const deliveryId = randomUUID();
     const started = performance.now();
-    while (provider && delivery.result === 'pending') {
-      delivery.attempts++;
-      try {
-        await this.attempt(provider, notification, channel, deliveryId);
-        delivery.result = 'delivered';
-        delete delivery.error;
-      } catch (error) {
-        delivery.error = scrub(error instanceof Error ? error.message : String(error), provider.secrets(channel));
-        const retryable = !(error instanceof DeliveryError) || error.retryable;
-        if (!retryable || delivery.attempts > this.config.alertsSendRetries || this.shutdown.signal.aborted) {
-          delivery.result = 'failed';
-        } else {
-          await sleep(backoffMs(delivery.attempts), undefined, { signal: this.shutdown.signal }).catch(() => undefined);
-        }
-      }
+    if (provider) {
+      const outcome = await this.sender.send((signal) => provider.send(notification, channel, { signal, deliveryId }), {
+        started: (attempt) => (delivery.attempts = attempt),
+        failed: (error) =>
+          (delivery.error = scrub(error instanceof Error ? error.message : String(error), provider.secrets(channel))),
+      });
+      delivery.result = outcome.delivered ? 'delivered' : 'failed';
+      if (outcome.delivered) delete delivery.error;
+    } else {
+      Object.assign(delivery, { result: 'failed', error: `no channel kind "${channel.kind}"` });
     }
-    if (!provider) Object.assign(delivery, { result: 'failed', error: `no channel kind "${channel.kind}"` });
     delivery.durationMs = Math.round(performance.now() - started);
     this.counter.inc({ channel_kind: channel.kind, result: delivery.result });
     if (delivery.result === 'failed') {
@@ -107,32 +91,5 @@ export class AlertDispatcher implements OnModuleDestroy {
       });
     }
     return delivery;
-  }
-
-  /** One try, abandoned (and its request aborted) when ALERTS_SEND_TIMEOUT_MS is over, even if the channel ignores its signal. */
-  private async attempt(
-    provider: AlertChannel,
-    notification: AlertNotification,
-    channel: ChannelConfig,
-    deliveryId: string,
-  ): Promise<void> {
-    const attempt = new AbortController();
-    this.attempts.add(attempt);
-    const timeoutMs = this.config.alertsSendTimeoutMs;
-    let timer: NodeJS.Timeout | undefined;
-    const abandoned = new Promise<never>((_, reject) => {
-      const giveUp = (why: string): void => reject(new DeliveryError(why, true));
-      timer = setTimeout(() => {
-        giveUp(`timed out after ${timeoutMs} ms`);
-        attempt.abort();
-      }, timeoutMs);
-      attempt.signal.addEventListener('abort', () => giveUp('Herald is shutting down'), { once: true });
-    });
-    try {
-      await Promise.race([provider.send(notification, channel, { signal: attempt.signal, deliveryId }), abandoned]);
-    } finally {
-      clearTimeout(timer);
-      this.attempts.delete(attempt);
-    }
   }
 }

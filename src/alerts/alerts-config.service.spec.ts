@@ -9,20 +9,23 @@ import {
 import { JsonLogger } from '../logging/json-logger.js';
 import type { AlertsDocument } from './alert-model.js';
 import { AlertsConfigService } from './alerts-config.service.js';
-import { defaultDocument, InvalidDocumentError, parseDocument } from './alerts-document.js';
+import { defaultDocument, parseDocument } from './alerts-document.js';
 import { ChannelKinds } from './channels/channel-kinds.js';
 import { EmailChannel } from './channels/email.channel.js';
 import { LogChannel } from './channels/log.channel.js';
 import { SlackChannel } from './channels/slack.channel.js';
 import { WebhookChannel } from './channels/webhook.channel.js';
 import type { RuleDto } from './dto/rule.dto.js';
-import { AlertsStoreError, StoreConflictError, type AlertsStore } from './store/alerts-store.js';
+import { DocumentStoreError, StoreConflictError } from '../store/document-store.js';
+import { InvalidDocumentError } from '../store/validation.js';
+import type { AlertsStore } from './store/alerts-store.js';
 
 const kinds = new ChannelKinds([new SlackChannel(), new EmailChannel(), new WebhookChannel(), new LogChannel()]);
 
 /** A shared store in memory with the Redis store's compare-and-set, a little slow so writes overlap. */
 class SharedMemoryStore implements AlertsStore {
   readonly location = 'memory';
+  readonly name = 'alerts store';
   readonly shared = true;
   stored: string | undefined;
   saves = 0;
@@ -37,7 +40,7 @@ class SharedMemoryStore implements AlertsStore {
   }
   async save(document: AlertsDocument): Promise<void> {
     await new Promise((resolve) => setTimeout(resolve, 1));
-    if (this.failing) throw new AlertsStoreError('alerts store memory cannot be written: disk full');
+    if (this.failing) throw new DocumentStoreError('alerts store memory cannot be written: disk full');
     const revision = this.stored === undefined ? 0 : (JSON.parse(this.stored) as AlertsDocument).revision;
     if (revision !== document.revision - 1) throw new StoreConflictError(`at ${revision}`);
     this.stored = JSON.stringify(document);

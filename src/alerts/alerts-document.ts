@@ -1,21 +1,8 @@
-import { BadRequestException, ValidationPipe, type Type } from '@nestjs/common';
+import { BadRequestException } from '@nestjs/common';
+import { checkedAt, documentLists, storedId, validateBody } from '../store/validation.js';
 import { ID_PATTERN, type AlertRule, type AlertsDocument, type ChannelConfig } from './alert-model.js';
 import type { ChannelKinds } from './channels/channel-kinds.js';
 import { RULE_DEFAULTS, RuleDto } from './dto/rule.dto.js';
-
-const pipe = new ValidationPipe({ whitelist: true, forbidNonWhitelisted: true });
-
-/** Validates `value` against a DTO as the global pipe does; throws a 400 listing every problem by field. */
-export async function validateBody(dto: Type<object>, value: unknown): Promise<Record<string, unknown>> {
-  await pipe.transform(value, { type: 'body', metatype: dto });
-  return value as Record<string, unknown>;
-}
-
-/** The messages of a 400 from `validateBody`. */
-export function messagesOf(error: BadRequestException): string[] {
-  const body = error.getResponse() as { message?: unknown };
-  return Array.isArray(body.message) ? body.message.map(String) : [String(body.message ?? error.message)];
-}
 
 /** A validated channel body (secrets already restored) as it is stored. */
 export async function channelFrom(id: string, body: unknown, kinds: ChannelKinds): Promise<ChannelConfig> {
@@ -108,51 +95,23 @@ export function defaultDocument(): AlertsDocument {
   };
 }
 
-/** Thrown for a stored document that does not hold a valid configuration. */
-export class InvalidDocumentError extends Error {}
-
 /**
  * Checks a stored document as strictly as the API checks a request, so a
  * hand edit gone wrong stops start-up with the exact field instead of
  * being half-applied.
  */
 export async function parseDocument(raw: unknown, kinds: ChannelKinds): Promise<AlertsDocument> {
-  const fail = (message: string): never => {
-    throw new InvalidDocumentError(message);
-  };
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) fail('it is not a JSON object');
-  const document = raw as Partial<AlertsDocument>;
-  if (document.version !== 1) fail(`version must be 1, not ${JSON.stringify(document.version)}`);
-  if (!Number.isSafeInteger(document.revision) || (document.revision as number) < 0) {
-    fail('revision must be a whole number');
-  }
-  if (!Array.isArray(document.channels)) fail('channels must be a list');
-  if (!Array.isArray(document.rules)) fail('rules must be a list');
-
+  const document = documentLists(raw, ['channels', 'rules']);
   const channels: ChannelConfig[] = [];
-  for (const [index, stored] of (document.channels as unknown[]).entries()) {
-    const id = (stored as { id?: unknown } | null)?.id;
-    if (typeof id !== 'string' || !ID_PATTERN.test(id)) fail(`channels[${index}].id is missing or malformed`);
-    if (channels.some((channel) => channel.id === id)) fail(`channels[${index}].id "${id}" is used twice`);
-    channels.push(await guard(`channels[${index}]`, () => channelFrom(id as string, stored, kinds)));
+  for (const [index, stored] of document.channels.entries()) {
+    const id = storedId(stored, `channels[${index}]`, channels, ID_PATTERN);
+    channels.push(await checkedAt(`channels[${index}]`, () => channelFrom(id, stored, kinds)));
   }
   const rules: AlertRule[] = [];
-  for (const [index, stored] of (document.rules as unknown[]).entries()) {
-    const id = (stored as { id?: unknown } | null)?.id;
-    if (typeof id !== 'string' || !ID_PATTERN.test(id)) fail(`rules[${index}].id is missing or malformed`);
-    if (rules.some((rule) => rule.id === id)) fail(`rules[${index}].id "${id}" is used twice`);
-    const dto = await guard(`rules[${index}]`, () => validateBody(RuleDto, stored));
-    rules.push(await guard(`rules[${index}]`, async () => ruleFrom(id as string, dto as unknown as RuleDto, channels)));
+  for (const [index, stored] of document.rules.entries()) {
+    const id = storedId(stored, `rules[${index}]`, rules, ID_PATTERN);
+    const dto = await checkedAt(`rules[${index}]`, () => validateBody(RuleDto, stored));
+    rules.push(await checkedAt(`rules[${index}]`, async () => ruleFrom(id, dto as unknown as RuleDto, channels)));
   }
-  return { version: 1, revision: document.revision as number, channels, rules };
-}
-
-async function guard<T>(where: string, check: () => Promise<T>): Promise<T> {
-  try {
-    return await check();
-  } catch (error) {
-    if (error instanceof BadRequestException)
-      throw new InvalidDocumentError(`${where}: ${messagesOf(error).join('; ')}`);
-    throw error;
-  }
+  return { version: 1, revision: (raw as AlertsDocument).revision, channels, rules };
 }

@@ -14,9 +14,9 @@ import { EmailChannel } from './channels/email.channel.js';
 import { LogChannel } from './channels/log.channel.js';
 import { SlackChannel } from './channels/slack.channel.js';
 import { WebhookChannel } from './channels/webhook.channel.js';
+import { FileDocumentStore } from '../store/file-document.store.js';
+import { RedisDocumentStore } from '../store/redis-document.store.js';
 import { ALERTS_STORE, type AlertsStore } from './store/alerts-store.js';
-import { FileAlertsStore } from './store/file-alerts.store.js';
-import { RedisAlertsStore } from './store/redis-alerts.store.js';
 
 /** Every channel kind; a new kind is one class implementing `AlertChannel` and one entry here. */
 const CHANNEL_KINDS = [SlackChannel, EmailChannel, WebhookChannel, LogChannel];
@@ -27,13 +27,15 @@ const channelsProvider: Provider = {
   inject: CHANNEL_KINDS,
 };
 
+const STORE_NAME = 'alerts store';
+
 /** Redis when the broker is Redis (every instance shares one configuration), else the file. */
 const storeProvider: Provider = {
   provide: ALERTS_STORE,
   useFactory: (config: HeraldConfig): AlertsStore =>
     config.broker === 'redis'
-      ? new RedisAlertsStore(config.redisUrl, config.redisKeyPrefix)
-      : new FileAlertsStore(config.alertsStorePath),
+      ? new RedisDocumentStore(STORE_NAME, config.redisUrl, `${config.redisKeyPrefix}alerts`)
+      : new FileDocumentStore(STORE_NAME, config.alertsStorePath),
   inject: [HERALD_CONFIG],
 };
 

@@ -21,6 +21,7 @@ import {
 } from './alert-model.js';
 import type { LiveAlertView } from './alerts.service.js';
 import { TAGS } from '../openapi/tags.js';
+import { WEBHOOK_SECRET_PROPERTY, webhookHeaderParameters } from '../openapi/webhooks.js';
 import type { FigureName } from '../monitoring/figures.js';
 
 /** OpenAPI documentation of the Alerts admin API: channels (one schema per kind), rules, history. */
@@ -105,16 +106,7 @@ export class WebhookChannelInput extends ChannelInputBase {
   @ApiProperty({ type: 'string', format: 'uri', example: 'https://pager.example.com/herald' })
   url!: string;
 
-  @ApiPropertyOptional({
-    type: 'string',
-    nullable: true,
-    minLength: 1,
-    maxLength: 1024,
-    description:
-      `The HMAC key, write-only (answers show ${MASKED}). On replace: left out or sent back masked keeps the ` +
-      'stored one; `null` removes it.',
-    example: 'a-long-shared-secret',
-  })
+  @ApiPropertyOptional(WEBHOOK_SECRET_PROPERTY)
   secret?: string | null;
 }
 
@@ -508,30 +500,10 @@ export const ALERT_WEBHOOKS: Record<string, PathItemObject> = {
         'Sent when an alert fires or resolves (and by `POST /v1/admin/alerts/channels/{id}/test`). Verify ' +
         '`X-Herald-Signature` over the raw body before parsing, and reject old timestamps to stop replays. A ' +
         'retried delivery carries the same `X-Herald-Delivery`.',
-      parameters: [
-        {
-          name: 'X-Herald-Timestamp',
-          in: 'header',
-          required: true,
-          description: 'When this attempt was sent, unix ms; part of the signed text.',
-          schema: { type: 'string', pattern: '^[0-9]{13}$', example: '1795459440620' },
-        },
-        {
-          name: 'X-Herald-Delivery',
-          in: 'header',
-          required: true,
-          description: 'The same for every retry of one notification: drop duplicates by it.',
-          schema: { type: 'string', format: 'uuid' },
-        },
-        {
-          name: 'X-Herald-Signature',
-          in: 'header',
-          required: false,
-          description:
-            'Only when the channel has a secret: `sha256=<hex HMAC-SHA256 of "<X-Herald-Timestamp>.<raw body>">`.',
-          schema: { type: 'string', pattern: '^sha256=[0-9a-f]{64}$' },
-        },
-      ],
+      parameters: webhookHeaderParameters(
+        'The same for every retry of one notification: drop duplicates by it.',
+        'channel',
+      ),
       requestBody: {
         required: true,
         content: {

@@ -43,6 +43,24 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ MAX_POLLS_PER_IP: '0' })).toThrow(/MAX_POLLS_PER_IP="0": must be an integer from 1/);
   });
 
+  it('occupancy webhooks: the file beside the alerts store unless set, and bounded delivery settings', () => {
+    expect(loadConfig({})).toMatchObject({
+      occupancyWebhooksStorePath: 'data/occupancy-webhooks.json',
+      occupancyWebhookTimeoutMs: 5_000,
+      occupancyWebhookRetries: 5,
+      occupancyWebhookQueueSize: 1_000,
+    });
+    expect(loadConfig({ ALERTS_STORE_PATH: '/var/lib/herald/alerts.json' }).occupancyWebhooksStorePath).toBe(
+      '/var/lib/herald/occupancy-webhooks.json',
+    );
+    expect(loadConfig({ OCCUPANCY_WEBHOOKS_STORE_PATH: '/elsewhere/hooks.json' }).occupancyWebhooksStorePath).toBe(
+      '/elsewhere/hooks.json',
+    );
+    expect(() => loadConfig({ OCCUPANCY_WEBHOOK_RETRIES: '21' })).toThrow(/OCCUPANCY_WEBHOOK_RETRIES="21"/);
+    expect(() => loadConfig({ OCCUPANCY_WEBHOOK_QUEUE_SIZE: '0' })).toThrow(/OCCUPANCY_WEBHOOK_QUEUE_SIZE="0"/);
+    expect(() => loadConfig({ OCCUPANCY_WEBHOOK_TIMEOUT_MS: '50' })).toThrow(/OCCUPANCY_WEBHOOK_TIMEOUT_MS="50"/);
+  });
+
   it.each([
     ['PORT', 'abc', /PORT="abc": must be an integer from 0 to 65535/],
     ['PORT', '70000', /PORT="70000"/],

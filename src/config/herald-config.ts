@@ -1,11 +1,22 @@
 import { randomBytes } from 'node:crypto';
+import { dirname, join } from 'node:path';
 import { parseRedisUrl, redactRedisUrl, RedisUrlError } from '../broker/redis-url.js';
 
 export type BrokerKind = 'memory' | 'redis';
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 
+/** Occupancy webhooks (src/presence/webhooks): where they are kept, and how each delivery is tried. */
+export interface OccupancyWebhooksConfig {
+  /** The webhooks' file without Redis (default: `occupancy-webhooks.json` beside ALERTS_STORE_PATH). */
+  occupancyWebhooksStorePath: string;
+  /** One attempt's time limit; attempts after the first; deliveries waiting per webhook (oldest dropped past it). */
+  occupancyWebhookTimeoutMs: number;
+  occupancyWebhookRetries: number;
+  occupancyWebhookQueueSize: number;
+}
+
 /** The whole configuration, validated once at start-up (API.md, Environment). */
-export interface HeraldConfig {
+export interface HeraldConfig extends OccupancyWebhooksConfig {
   port: number;
   host: string;
   maxConnections: number;
@@ -159,6 +170,18 @@ function isOrigin(value: string): boolean {
 }
 
 const DAY_MS = 86_400_000;
+const ALERTS_STORE_PATH = './data/alerts.json';
+
+function occupancyWebhooks(env: Env): OccupancyWebhooksConfig {
+  const alertsStore = read(env, 'ALERTS_STORE_PATH') ?? ALERTS_STORE_PATH;
+  return {
+    occupancyWebhooksStorePath:
+      read(env, 'OCCUPANCY_WEBHOOKS_STORE_PATH') ?? join(dirname(alertsStore), 'occupancy-webhooks.json'),
+    occupancyWebhookTimeoutMs: int(env, 'OCCUPANCY_WEBHOOK_TIMEOUT_MS', 5_000, 100, 120_000),
+    occupancyWebhookRetries: int(env, 'OCCUPANCY_WEBHOOK_RETRIES', 5, 0, 20),
+    occupancyWebhookQueueSize: int(env, 'OCCUPANCY_WEBHOOK_QUEUE_SIZE', 1_000, 1, 1_000_000),
+  };
+}
 
 /** The leak detector fits a line to the window's minima, so it needs at least 10 snapshots in it. */
 function leakWindowMs(env: Env, snapshotIntervalMs: number): number {
@@ -211,9 +234,10 @@ export function loadConfig(env: Env): HeraldConfig {
     corsOrigins: corsOrigins(env),
     snapshotIntervalMs,
     leakWindowMs: leakWindowMs(env, snapshotIntervalMs),
-    alertsStorePath: read(env, 'ALERTS_STORE_PATH') ?? './data/alerts.json',
+    alertsStorePath: read(env, 'ALERTS_STORE_PATH') ?? ALERTS_STORE_PATH,
     alertsSendTimeoutMs: int(env, 'ALERTS_SEND_TIMEOUT_MS', 5_000, 100, 120_000),
     alertsSendRetries: int(env, 'ALERTS_SEND_RETRIES', 2, 0, 10),
+    ...occupancyWebhooks(env),
     logLevel: oneOf<LogLevel>(env, 'LOG_LEVEL', 'info', ['debug', 'info', 'warn', 'error']),
     publishRateLimit: int(env, 'PUBLISH_RATE_LIMIT', 10_000, 1, 100_000_000),
     publishRateWindowMs: int(env, 'PUBLISH_RATE_WINDOW_MS', 1_000, 100, 3_600_000),

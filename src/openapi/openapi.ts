@@ -4,6 +4,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ALERT_WEBHOOKS } from '../alerts/alerts.schema.js';
+import { OCCUPANCY_WEBHOOKS } from '../presence/webhooks/occupancy-webhooks.schema.js';
 import { ADMIN_AUTH, METRICS_AUTH, PUBLISHER_AUTH, SUBSCRIBER_AUTH } from './security.js';
 import { TAG_DESCRIPTIONS, TAGS } from './tags.js';
 
@@ -110,7 +111,10 @@ export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
       SUBSCRIBER_AUTH,
     );
   for (const name of Object.values(TAGS)) builder.addTag(name, TAG_DESCRIPTIONS[name]);
-  const document = SwaggerModule.createDocument(app, { ...builder.build(), webhooks: ALERT_WEBHOOKS });
+  const document = SwaggerModule.createDocument(app, {
+    ...builder.build(),
+    webhooks: { ...ALERT_WEBHOOKS, ...OCCUPANCY_WEBHOOKS },
+  });
   document.paths = { ...document.paths, ...documentationPaths() };
   return document;
 }

@@ -1,4 +1,5 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { TOPIC_PREFIX_PATTERN } from '@herald/sse';
 import { IsOptional, Matches } from 'class-validator';
 import { TOPIC_PROPERTY } from '../streams/streams.schema.js';
 
@@ -104,6 +105,8 @@ export class TopicPresence {
   cursor!: string | null;
 }
 
+export const TOPIC_PREFIX_RULE = 'prefix must be 0-256 characters from A-Z a-z 0-9 _ - . : / ~ @';
+
 export class PageQuery {
   @ApiPropertyOptional(LIMIT_PROPERTY)
   @IsOptional()
@@ -119,14 +122,12 @@ export class PageQuery {
 export class TopicListQuery extends PageQuery {
   @ApiPropertyOptional({
     type: 'string',
-    pattern: '^[A-Za-z0-9_\\-.:/~@]{0,256}$',
+    pattern: TOPIC_PREFIX_PATTERN.source,
     description: 'Only topics that start with this.',
     example: 'trucks/',
   })
   @IsOptional()
-  @Matches(/^[A-Za-z0-9_\-.:/~@]{0,256}$/, {
-    message: 'prefix must be 0-256 characters from A-Z a-z 0-9 _ - . : / ~ @',
-  })
+  @Matches(TOPIC_PREFIX_PATTERN, { message: TOPIC_PREFIX_RULE })
   prefix?: string;
 }
 

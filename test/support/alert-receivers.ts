@@ -12,8 +12,8 @@ export interface ReceivedRequest {
   at: number;
 }
 
-/** What a path answers: a status code, or `hang` (read the request, never answer). */
-export type ReceiverBehaviour = number | 'hang';
+/** What a path answers: a status code (with headers), or `hang` (read the request, never answer). */
+export type ReceiverBehaviour = number | 'hang' | { status: number; headers: Record<string, string> };
 
 /**
  * A real HTTP server on 127.0.0.1 standing in for Slack and webhook
@@ -21,7 +21,7 @@ export type ReceiverBehaviour = number | 'hang';
  */
 export class HttpReceiver {
   readonly requests: ReceivedRequest[] = [];
-  private readonly behaviour = new Map<string, ReceiverBehaviour>();
+  private readonly behaviour = new Map<string, ReceiverBehaviour[]>();
   private readonly sockets = new Set<Socket>();
   private readonly server: Server;
 
@@ -57,9 +57,9 @@ export class HttpReceiver {
     return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}${path}`;
   }
 
-  /** How `path` answers from now on (default 200). */
-  on(path: string, behaviour: ReceiverBehaviour): this {
-    this.behaviour.set(path, behaviour);
+  /** How `path` answers from now on (default 200); given several, one request each, the last one from then on. */
+  on(path: string, ...behaviours: ReceiverBehaviour[]): this {
+    this.behaviour.set(path, behaviours);
     return this;
   }
 
@@ -82,9 +82,11 @@ export class HttpReceiver {
   }
 
   private answer(path: string, res: ServerResponse): void {
-    const behaviour = this.behaviour.get(path) ?? 200;
+    const script = this.behaviour.get(path) ?? [];
+    const behaviour = (script.length > 1 ? script.shift() : script[0]) ?? 200;
     if (behaviour === 'hang') return;
-    res.writeHead(behaviour, { 'content-type': 'application/json' }).end(JSON.stringify({ ok: behaviour < 300 }));
+    const { status, headers } = typeof behaviour === 'number' ? { status: behaviour, headers: {} } : behaviour;
+    res.writeHead(status, { 'content-type': 'application/json', ...headers }).end(JSON.stringify({ ok: status < 300 }));
   }
 }
 

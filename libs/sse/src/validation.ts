@@ -1,5 +1,7 @@
 /** Topic: 1–256 characters from `A-Z a-z 0-9 _ - . : / ~ @` (API.md, Identifiers). */
 export const TOPIC_PATTERN = /^[A-Za-z0-9_\-.:/~@]{1,256}$/;
+/** A topic prefix, a filter on topic names: 0–256 topic characters (empty: every topic). */
+export const TOPIC_PREFIX_PATTERN = /^[A-Za-z0-9_\-.:/~@]{0,256}$/;
 /** Event type: 1–64 characters from `A-Z a-z 0-9 _ - . :`. */
 export const EVENT_TYPE_PATTERN = /^[A-Za-z0-9_\-.:]{1,64}$/;
 export const DEFAULT_EVENT_TYPE = 'message';

@@ -30,16 +30,6 @@ export interface AlertChannel {
   secrets(channel: ChannelConfig): string[];
 }
 
-/** A failed delivery attempt; `retryable` false for answers that another attempt cannot change (4xx). */
-export class DeliveryError extends Error {
-  constructor(
-    message: string,
-    readonly retryable: boolean,
-  ) {
-    super(message);
-  }
-}
-
 /** What every channel body has, whatever its kind. */
 export class ChannelDto {
   /** Chosen on create (else a UUID); on replace, the id of the path, as a GET returned it. */

@@ -7,7 +7,8 @@ import { EmailChannel, emailMessage } from './email.channel.js';
 import { LogChannel } from './log.channel.js';
 import { formatValue, headline } from './notification-text.js';
 import { SlackChannel, slackMessage } from './slack.channel.js';
-import { WebhookChannel, webhookSignature } from './webhook.channel.js';
+import { webhookSignature } from '../../outbound/signed-webhook.js';
+import { WebhookChannel } from './webhook.channel.js';
 
 const notification: AlertNotification = {
   status: 'firing',

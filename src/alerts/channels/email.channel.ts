@@ -2,7 +2,8 @@ import { Injectable } from '@nestjs/common';
 import { ArrayMaxSize, ArrayNotEmpty, IsArray, IsEmail } from 'class-validator';
 import { createTransport } from 'nodemailer';
 import { MASK, type AlertNotification, type ChannelConfig } from '../alert-model.js';
-import { ChannelDto, DeliveryError, IsSmtpUrl, type AlertChannel, type SendContext } from './alert-channel.js';
+import { DeliveryError } from '../../outbound/delivery-error.js';
+import { ChannelDto, IsSmtpUrl, type AlertChannel, type SendContext } from './alert-channel.js';
 import { factLines, headline } from './notification-text.js';
 
 export class EmailChannelDto extends ChannelDto {

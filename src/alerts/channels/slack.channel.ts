@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { MASK, type AlertNotification, type ChannelConfig, type Severity } from '../alert-model.js';
 import { ChannelDto, IsHttpUrl, type AlertChannel, type SendContext } from './alert-channel.js';
-import { postJson } from './http-post.js';
+import { postJson } from '../../outbound/http-post.js';
 import { factLines, headline } from './notification-text.js';
 
 export class SlackChannelDto extends ChannelDto {

@@ -1,9 +1,9 @@
 import { Injectable } from '@nestjs/common';
 import { IsOptional, IsString, Length } from 'class-validator';
-import { createHmac } from 'node:crypto';
+import { postJson } from '../../outbound/http-post.js';
+import { webhookHeaders } from '../../outbound/signed-webhook.js';
 import { MASK, type AlertNotification, type ChannelConfig } from '../alert-model.js';
 import { ChannelDto, IsHttpUrl, type AlertChannel, type SendContext } from './alert-channel.js';
-import { postJson } from './http-post.js';
 
 export class WebhookChannelDto extends ChannelDto {
   @IsHttpUrl()
@@ -15,9 +15,17 @@ export class WebhookChannelDto extends ChannelDto {
   secret?: string;
 }
 
-/** `sha256=<hex HMAC-SHA256 of "<timestamp>.<raw body>">`, so a receiver can check the body and its age. */
-export function webhookSignature(secret: string, timestamp: string, body: string): string {
-  return 'sha256=' + createHmac('sha256', secret).update(`${timestamp}.${body}`).digest('hex');
+/** A webhook's signing secret as every answer shows it: masked, when there is one. */
+export function maskSecret<T extends object>(webhook: T): T {
+  return (webhook as { secret?: unknown }).secret === undefined ? webhook : { ...webhook, secret: MASK };
+}
+
+/** For a replace: `"secret": null` removes the secret; left out or sent back masked keeps the stored one. */
+export function keepSecret(incoming: Record<string, unknown>, stored: object): Record<string, unknown> {
+  if (incoming.secret !== undefined && incoming.secret !== null && incoming.secret !== MASK) return incoming;
+  const { secret: _given, ...rest } = incoming;
+  const kept = (stored as { secret?: unknown }).secret;
+  return incoming.secret === null || kept === undefined ? rest : { ...rest, secret: kept };
 }
 
 /** A JSON POST of the notification itself, signed when the channel has a secret (API.md). */
@@ -29,25 +37,15 @@ export class WebhookChannel implements AlertChannel {
   async send(notification: AlertNotification, channel: ChannelConfig, context: SendContext): Promise<void> {
     const { url, secret } = channel as ChannelConfig & WebhookChannelDto;
     const body = JSON.stringify(notification);
-    // A fresh timestamp per attempt: a retry is not a replay, and receivers may bound the age.
-    const timestamp = String(Date.now());
-    const headers: Record<string, string> = {
-      'x-herald-timestamp': timestamp,
-      'x-herald-delivery': context.deliveryId,
-    };
-    if (secret !== undefined) headers['x-herald-signature'] = webhookSignature(secret, timestamp, body);
-    await postJson(url, body, headers, context.signal);
+    await postJson(url, body, webhookHeaders(body, context.deliveryId, secret), context.signal);
   }
 
   mask(channel: ChannelConfig): ChannelConfig {
-    return channel.secret === undefined ? channel : { ...channel, secret: MASK };
+    return maskSecret(channel);
   }
 
   keepSecrets(incoming: Record<string, unknown>, stored: ChannelConfig): Record<string, unknown> {
-    // `"secret": null` removes the secret; left out or sent back masked keeps the stored one.
-    if (incoming.secret !== undefined && incoming.secret !== null && incoming.secret !== MASK) return incoming;
-    const { secret: _given, ...rest } = incoming;
-    return incoming.secret === null || stored.secret === undefined ? rest : { ...rest, secret: stored.secret };
+    return keepSecret(incoming, stored);
   }
 
   secrets(channel: ChannelConfig): string[] {

@@ -1,12 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
-import type { AlertsDocument } from '../alert-model.js';
-import { AlertsStoreError, type AlertsStore } from './alerts-store.js';
-
-function reason(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
+import { DocumentStoreError, reason, type DocumentStore, type Revisioned } from './document-store.js';
 
 /**
  * One JSON file, replaced atomically: the new content goes to a temporary file
@@ -14,11 +9,14 @@ function reason(error: unknown): string {
  * directory fsynced), so a crash at any point leaves the old or the new file,
  * never a mix.
  */
-export class FileAlertsStore implements AlertsStore {
+export class FileDocumentStore<D extends Revisioned> implements DocumentStore<D> {
   readonly shared = false;
   readonly path: string;
 
-  constructor(path: string) {
+  constructor(
+    readonly name: string,
+    path: string,
+  ) {
     this.path = resolve(path);
   }
 
@@ -32,25 +30,25 @@ export class FileAlertsStore implements AlertsStore {
       text = await readFile(this.path, 'utf8');
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-      throw new AlertsStoreError(`alerts store ${this.path} cannot be read: ${reason(error)}`);
+      throw new DocumentStoreError(`${this.name} ${this.path} cannot be read: ${reason(error)}`);
     }
     try {
       return JSON.parse(text) as unknown;
     } catch (error) {
-      throw new AlertsStoreError(
-        `alerts store ${this.path} is not valid JSON (${reason(error)}); it may have been cut short. ` +
-          'Fix it, restore a backup, or move it away to start over with the default rules',
+      throw new DocumentStoreError(
+        `${this.name} ${this.path} is not valid JSON (${reason(error)}); it may have been cut short. ` +
+          'Fix it, restore a backup, or move it away to start over with the defaults',
       );
     }
   }
 
   /** Only this process writes the file, so it is never re-read; the revision is in the document. */
   async revision(): Promise<number> {
-    const document = (await this.load()) as Partial<AlertsDocument> | undefined;
+    const document = (await this.load()) as Partial<Revisioned> | undefined;
     return typeof document?.revision === 'number' ? document.revision : 0;
   }
 
-  async save(document: AlertsDocument): Promise<void> {
+  async save(document: D): Promise<void> {
     const temporary = `${this.path}.${process.pid}-${randomBytes(4).toString('hex')}.tmp`;
     try {
       await mkdir(dirname(this.path), { recursive: true });
@@ -65,7 +63,7 @@ export class FileAlertsStore implements AlertsStore {
       await this.syncDirectory();
     } catch (error) {
       await rm(temporary, { force: true });
-      throw new AlertsStoreError(`alerts store ${this.path} cannot be written: ${reason(error)}`);
+      throw new DocumentStoreError(`${this.name} ${this.path} cannot be written: ${reason(error)}`);
     }
   }
 

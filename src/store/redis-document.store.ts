@@ -1,7 +1,13 @@
 import { Redis } from 'ioredis';
-import type { AlertsDocument } from '../alert-model.js';
-import { parseRedisUrl } from '../../broker/redis-url.js';
-import { AlertsStoreError, AlertsStoreUnavailableError, StoreConflictError, type AlertsStore } from './alerts-store.js';
+import { parseRedisUrl } from '../broker/redis-url.js';
+import {
+  DocumentStoreError,
+  DocumentStoreUnavailableError,
+  reason,
+  StoreConflictError,
+  type DocumentStore,
+  type Revisioned,
+} from './document-store.js';
 
 /**
  * Compare-and-set on the revision, so two instances writing at once cannot
@@ -13,18 +19,16 @@ if stored ~= tonumber(ARGV[1]) - 1 then return stored end
 redis.call('HSET', KEYS[1], 'revision', ARGV[1], 'document', ARGV[2])
 return -1`;
 
-function reason(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
-
-/** The configuration in one Redis hash (`<prefix>alerts`: revision, document), shared by every instance. */
-export class RedisAlertsStore implements AlertsStore {
+/** The document in one Redis hash (`key`: revision, document), shared by every instance. */
+export class RedisDocumentStore<D extends Revisioned> implements DocumentStore<D> {
   readonly shared = true;
-  readonly key: string;
   private readonly client: Redis;
 
-  constructor(redisUrl: string, keyPrefix: string) {
-    this.key = `${keyPrefix}alerts`;
+  constructor(
+    readonly name: string,
+    redisUrl: string,
+    readonly key: string,
+  ) {
     this.client = new Redis({
       ...parseRedisUrl(redisUrl),
       lazyConnect: true,
@@ -44,13 +48,13 @@ export class RedisAlertsStore implements AlertsStore {
     try {
       document = await this.client.hget(this.key, 'document');
     } catch (error) {
-      throw new AlertsStoreUnavailableError(`alerts store ${this.location} cannot be read: ${reason(error)}`);
+      throw new DocumentStoreUnavailableError(`${this.name} ${this.location} cannot be read: ${reason(error)}`);
     }
     if (document === null) return undefined;
     try {
       return JSON.parse(document) as unknown;
     } catch (error) {
-      throw new AlertsStoreError(`alerts store ${this.location} is not valid JSON (${reason(error)})`);
+      throw new DocumentStoreError(`${this.name} ${this.location} is not valid JSON (${reason(error)})`);
     }
   }
 
@@ -58,20 +62,20 @@ export class RedisAlertsStore implements AlertsStore {
     try {
       return Number((await this.client.hget(this.key, 'revision')) ?? 0);
     } catch (error) {
-      throw new AlertsStoreUnavailableError(`alerts store ${this.location} cannot be read: ${reason(error)}`);
+      throw new DocumentStoreUnavailableError(`${this.name} ${this.location} cannot be read: ${reason(error)}`);
     }
   }
 
-  async save(document: AlertsDocument): Promise<void> {
+  async save(document: D): Promise<void> {
     let answer: unknown;
     try {
       answer = await this.client.eval(SAVE_IF_UNCHANGED, 1, this.key, document.revision, JSON.stringify(document));
     } catch (error) {
-      throw new AlertsStoreUnavailableError(`alerts store ${this.location} cannot be written: ${reason(error)}`);
+      throw new DocumentStoreUnavailableError(`${this.name} ${this.location} cannot be written: ${reason(error)}`);
     }
     if (answer !== -1) {
       throw new StoreConflictError(
-        `alerts store ${this.location} is at revision ${String(answer)}, not ${document.revision - 1}`,
+        `${this.name} ${this.location} is at revision ${String(answer)}, not ${document.revision - 1}`,
       );
     }
   }
