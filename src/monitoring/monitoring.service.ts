@@ -14,7 +14,7 @@ import {
   type RefuseReason,
 } from '../streams/stream-counters.js';
 import { EventLoopMonitor } from './event-loop-monitor.js';
-import type { ActiveAlert, AlertsSource, Figures, SnapshotListener } from './figures.js';
+import { computeFigures, type ActiveAlert, type AlertsSource, type Figures, type SnapshotListener } from './figures.js';
 import { bucketDelta, bucketQuantile } from './histogram.js';
 import { MemoryMonitor, TREND_WINDOWS_MS, type TrendWindow } from './memory-monitor.js';
 import { Ring } from './ring.js';
@@ -64,7 +64,6 @@ export interface ChartPoint {
 
 const SNAPSHOT_JOB = 'herald-monitoring-snapshot';
 const MINUTE_MS = 60_000;
-const MB = 1_048_576;
 /** Chart points kept for a dashboard that connects (its first frame). */
 const CHART_POINTS = 180;
 /** Busiest IPs and topics listed in `/status`. */
@@ -354,19 +353,18 @@ export class MonitoringService implements OnModuleInit, OnModuleDestroy {
 
   private figuresAt(at: number): Figures {
     const memory = this.memory.latest() ?? process.memoryUsage();
-    const open = this.registry.open;
     const minuteAgo = this.sampleAtOrBefore(at - MINUTE_MS);
-    return {
-      active_connections: open,
-      heap_used_mb: round(memory.heapUsed / MB),
-      rss_mb: round(memory.rss / MB),
-      messages_per_second: this.derived.messagesPerSecond,
-      delivery_p99_ms: this.derived.deliveryLatencyMs.p99,
-      event_loop_lag_p99_ms: this.derived.eventLoopDelayMs.p99,
-      slow_consumer_disconnects: this.registry.counters.closed['slow-consumer'] - minuteAgo.closed['slow-consumer'],
-      memory_leak_suspected: this.memory.leak().suspected ? 1 : 0,
-      capacity_ratio: round(open / this.config.maxConnections, 6),
-    };
+    return computeFigures({
+      open: this.registry.open,
+      heapUsedBytes: memory.heapUsed,
+      rssBytes: memory.rss,
+      messagesPerSecond: this.derived.messagesPerSecond,
+      deliveryP99Ms: this.derived.deliveryLatencyMs.p99,
+      eventLoopP99Ms: this.derived.eventLoopDelayMs.p99,
+      slowConsumerCutsLastMinute: this.registry.counters.closed['slow-consumer'] - minuteAgo.closed['slow-consumer'],
+      leakSuspected: this.memory.leak().suspected,
+      maxConnections: this.config.maxConnections,
+    });
   }
 
   private chartPoint(previous: CounterSample, sample: CounterSample): ChartPoint {
