@@ -7,7 +7,8 @@ import { TcpProxy } from '../../test/support/tcp-proxy.js';
 import { loadConfig } from '../config/herald-config.js';
 import { BrokerUnavailableError, type LiveLoss } from './event-broker.js';
 import type { HeraldEvent } from './herald-event.js';
-import { connectionOptions, RedisBroker } from './redis.broker.js';
+import { connectionOptions } from './redis-link.js';
+import { RedisBroker } from './redis.broker.js';
 import { parseRedisUrl } from './redis-url.js';
 
 /** This spec's own logical DB for FLUSHDB, so suites sharing the Redis are untouched. */

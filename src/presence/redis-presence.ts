@@ -4,7 +4,7 @@ import { hostname } from 'node:os';
 import { Redis } from 'ioredis';
 import type { HeraldConfig } from '../config/herald-config.js';
 import { parseRedisUrl } from '../broker/redis-url.js';
-import { connectionOptions } from '../broker/redis.broker.js';
+import { connectionOptions } from '../broker/redis-link.js';
 import type { OccupancyListener } from './occupancy-source.js';
 import { LocalCounts, sweepIntervalMs, TransitionListeners } from './local-counts.js';
 import { PAGE_LUA, SWEEP_LUA, SYNC_LUA } from './presence-scripts.js';
