@@ -1,46 +1,17 @@
 import type { Logger } from '@nestjs/common';
-import { Redis, type RedisOptions } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { BrokerUnavailableError, type BrokerTransition } from './event-broker.js';
 import type { LuaScript } from './redis-scripts.js';
 import { connectedTo, SentinelWatch, type PrimarySwitch } from './redis-sentinel-watch.js';
-import { parseRedisUrl, redactRedisUrl, type RedisTarget } from './redis-url.js';
+import { connectRedis, reconnectDelay } from '../redis/redis-connections.js';
+import { parseRedisUrl, redactRedisUrl } from '../redis/redis-url.js';
 
 /** A publish or replay that takes longer than this answers 503 rather than hanging the request. */
 const COMMAND_TIMEOUT_MS = 5_000;
-const CONNECT_TIMEOUT_MS = 2_000;
 /** The longest a promotion holds publishes back when its `+switch-master` never comes. */
 const PROMOTION_HOLD_MS = 5_000;
 /** How long after a `+switch-master` a link to any other node than the one announced is dropped again. */
 const SWITCH_TRUST_MS = 10_000;
-
-/** Reconnection backoff: 100 ms doubling to 2 s, ±25 % jitter so instances do not reconnect in step. */
-export function reconnectDelay(attempt: number): number {
-  const base = Math.min(2_000, 50 * 2 ** Math.min(Math.max(attempt, 1), 6));
-  return Math.round(base * (0.75 + Math.random() / 2));
-}
-
-/** ioredis options for both connections to the primary (found through Sentinel when the URL names some). */
-export function connectionOptions(target: RedisTarget): RedisOptions {
-  return {
-    ...target,
-    lazyConnect: true,
-    connectTimeout: CONNECT_TIMEOUT_MS,
-    retryStrategy: reconnectDelay,
-    // Fail fast while disconnected (503), and never send a publish twice after a reconnect.
-    enableOfflineQueue: false,
-    maxRetriesPerRequest: 0,
-    autoResendUnfulfilledCommands: false,
-    autoResubscribe: false,
-    ...(target.sentinels
-      ? {
-          sentinelCommandTimeout: CONNECT_TIMEOUT_MS,
-          sentinelRetryStrategy: reconnectDelay,
-          // A primary demoted under an open link (a switch this process missed): ask Sentinel again; the write got 503.
-          reconnectOnError: (error: Error) => error.message.startsWith('READONLY'),
-        }
-      : {}),
-  };
-}
 
 /** What the link tells the broker. */
 export interface LinkEvents {
@@ -94,7 +65,6 @@ export class RedisLink {
   /** Creates both connections (and the Sentinel watch) and starts connecting; does not wait. */
   open(): void {
     const target = parseRedisUrl(this.options.url);
-    const options = connectionOptions(target);
     if (target.sentinels) {
       this.sentinelWatch = new SentinelWatch(target, reconnectDelay, {
         promoting: () => this.primaryPromoting(),
@@ -103,12 +73,8 @@ export class RedisLink {
       });
       this.sentinelWatch.start();
     }
-    this.command = new Redis({
-      ...options,
-      commandTimeout: COMMAND_TIMEOUT_MS,
-      connectionName: `herald-command-${process.pid}`,
-    });
-    this.subscriber = new Redis({ ...options, connectionName: `herald-live-${process.pid}` });
+    this.command = connectRedis(target, 'command', COMMAND_TIMEOUT_MS);
+    this.subscriber = connectRedis(target, 'live');
     this.watchCommand(this.command);
     this.watchSubscriber(this.subscriber);
     this.command.connect().catch(() => undefined);

@@ -1,4 +1,4 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterAll, afterEach, beforeAll, expect, it } from '@jest/globals';
 import { Logger } from '@nestjs/common';
 import { Redis } from 'ioredis';
 import { parseEventId } from '@herald/sse';
@@ -7,9 +7,7 @@ import { TcpProxy } from '../../test/support/tcp-proxy.js';
 import { loadConfig } from '../config/herald-config.js';
 import { BrokerUnavailableError, type LiveLoss } from './event-broker.js';
 import type { HeraldEvent } from './herald-event.js';
-import { connectionOptions } from './redis-link.js';
 import { RedisBroker } from './redis.broker.js';
-import { parseRedisUrl } from './redis-url.js';
 
 /** This spec's own logical DB for FLUSHDB, so suites sharing the Redis are untouched. */
 const FLUSH_DB = 8;
@@ -34,31 +32,6 @@ async function until(check: () => boolean, what: string, timeoutMs = 8_000): Pro
     await sleep(10);
   }
 }
-
-describe('connectionOptions', () => {
-  it('fails fast while disconnected and never resends a command after a reconnect', () => {
-    expect(connectionOptions(parseRedisUrl('redis://cache:6379'))).toMatchObject({
-      host: 'cache',
-      enableOfflineQueue: false,
-      maxRetriesPerRequest: 0,
-      autoResendUnfulfilledCommands: false,
-      autoResubscribe: false,
-    });
-  });
-
-  it('behind Sentinel: bounded Sentinel calls, and a READONLY reply (a demoted primary) asks Sentinel again', () => {
-    const options = connectionOptions(parseRedisUrl('redis+sentinel://s1,s2/herald'));
-    expect(options).toMatchObject({ name: 'herald', sentinelCommandTimeout: expect.any(Number) });
-    const reconnect = options.reconnectOnError as (error: Error) => boolean;
-    expect(reconnect(new Error("READONLY You can't write against a read only replica."))).toBe(true);
-    expect(reconnect(new Error('ERR wrong number of arguments'))).toBe(false);
-    expect(reconnect(new Error('NOSCRIPT No matching script'))).toBe(false);
-  });
-
-  it('without Sentinel, a READONLY reply stays a 503: reconnecting would reach the same node', () => {
-    expect(connectionOptions(parseRedisUrl('redis://cache:6379')).reconnectOnError).toBeUndefined();
-  });
-});
 
 const available = await redisAvailable();
 

@@ -31,9 +31,10 @@ import {
   replayArgs,
   type ScriptSettings,
 } from './redis-codec.js';
-import { reconnectDelay, RedisLink } from './redis-link.js';
+import { reconnectDelay } from '../redis/redis-connections.js';
+import { RedisLink } from './redis-link.js';
 import { CATCH_UP_SCRIPT, PUBLISH_SCRIPT, REPLAY_SCRIPT } from './redis-scripts.js';
-import { redactRedisUrl } from './redis-url.js';
+import { redactRedisUrl } from '../redis/redis-url.js';
 
 /** How long start-up waits for Redis before it goes on without it (and keeps retrying). */
 const STARTUP_WAIT_MS = 2_000;

@@ -1,5 +1,5 @@
-import { Redis } from 'ioredis';
-import { parseRedisUrl } from '../broker/redis-url.js';
+import type { Redis } from 'ioredis';
+import { documentConnection } from '../redis/redis-connections.js';
 import {
   DocumentStoreError,
   DocumentStoreUnavailableError,
@@ -29,14 +29,7 @@ export class RedisDocumentStore<D extends Revisioned> implements DocumentStore<D
     redisUrl: string,
     readonly key: string,
   ) {
-    this.client = new Redis({
-      ...parseRedisUrl(redisUrl),
-      lazyConnect: true,
-      maxRetriesPerRequest: 2,
-      connectTimeout: 5_000,
-    });
-    // Failures surface on the commands; without a listener ioredis would print each reconnect error.
-    this.client.on('error', () => undefined);
+    this.client = documentConnection(redisUrl);
   }
 
   get location(): string {
