@@ -126,8 +126,6 @@ export interface EventBroker {
    * could not recover (never for the memory broker).
    */
   onLive(listener: LiveListener, onLoss?: LiveLossListener): () => void;
-  /** Current epoch (changes when history is lost). */
-  epoch(): string;
   /** Resolves when the backend answers within `timeoutMs`; rejects otherwise. */
   ping(timeoutMs: number): Promise<void>;
   /** Events currently held in history (all topics). */
