@@ -1,4 +1,4 @@
-import type { BrokerState, BrokerTransition, LiveListener, LiveLoss, LiveLossListener } from './event-broker.js';
+import type { BrokerState, LiveListener, LiveLoss, LiveLossListener } from './event-broker.js';
 import type { HeraldEvent } from './herald-event.js';
 import { mergeBySeq } from './merge-by-seq.js';
 
@@ -55,7 +55,6 @@ export interface LiveFeedOptions {
   retryDelay: (attempt: number) => number;
   /** The feed went live. */
   onLive?: () => void;
-  count?: (transition: BrokerTransition) => void;
 }
 
 /**
@@ -87,7 +86,6 @@ export class LiveFeed {
   private knownEpoch = '';
   /** Highest seq seen in any epoch: a new epoch starts above it, so open streams keep receiving. */
   private highest = 0;
-  private recoveredTotal = 0;
 
   private readonly listeners = new Set<LiveListener>();
   private readonly lossListeners = new Set<LiveLossListener>();
@@ -98,16 +96,8 @@ export class LiveFeed {
     return this.feed;
   }
 
-  get lastSeq(): number {
-    return this.feedSeq;
-  }
-
   get highestSeq(): number {
     return this.highest;
-  }
-
-  get recoveredEvents(): number {
-    return this.recoveredTotal;
   }
 
   /** The feed's epoch, or the newest one a publish or read saw before the feed had one. */
@@ -161,7 +151,6 @@ export class LiveFeed {
     if (this.feed === 'down' || this.closing) return;
     this.feed = 'down';
     this.lostAt = Date.now();
-    this.options.count?.('live-feed-lost');
     this.options.logger.warn({
       msg: 'redis live feed lost',
       lastLiveSeq: this.feedSeq,
@@ -256,10 +245,7 @@ export class LiveFeed {
 
   private wentLive(recovered: number, fromSeq: number): void {
     this.options.onLive?.();
-    this.recoveredTotal += recovered;
-    if (recovered > 0) this.options.count?.('gap-filled');
     if (this.lostAt !== undefined) {
-      this.options.count?.('live-feed-restored');
       this.options.logger.log({
         msg: 'redis live feed restored',
         downMs: Date.now() - this.lostAt,
@@ -314,7 +300,6 @@ export class LiveFeed {
   private restartFeed(epoch: string, seq: number): void {
     const previous = this.feedEpoch;
     if (previous !== undefined) this.pastEpochs = [previous, ...this.pastEpochs.slice(0, 15)];
-    this.options.count?.('epoch-changed');
     this.options.logger.warn({ msg: 'redis epoch changed', previous, epoch, effect: 'history starts over' });
     this.loss({ epoch, seq, topics: null });
   }
@@ -322,7 +307,6 @@ export class LiveFeed {
   private loss(loss: LiveLoss): void {
     this.feedEpoch = loss.epoch;
     this.feedSeq = loss.seq;
-    this.options.count?.('history-lost');
     this.options.logger.warn({
       msg: 'redis history lost',
       effect: 'the live feed skips events redis no longer holds',

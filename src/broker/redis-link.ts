@@ -1,6 +1,6 @@
 import type { Logger } from '@nestjs/common';
 import type { Redis } from 'ioredis';
-import { BrokerUnavailableError, type BrokerTransition } from './event-broker.js';
+import { BrokerUnavailableError } from './event-broker.js';
 import type { LuaScript } from './redis-scripts.js';
 import { connectedTo, SentinelWatch, type PrimarySwitch } from './redis-sentinel-watch.js';
 import { connectRedis, reconnectDelay } from '../redis/redis-connections.js';
@@ -32,7 +32,6 @@ export interface LinkOptions {
   headKey: string;
   logger: Logger;
   events: LinkEvents;
-  count?: (transition: BrokerTransition) => void;
 }
 
 /**
@@ -195,13 +194,12 @@ export class RedisLink {
   }
 
   private watchCommand(client: Redis): void {
-    const { logger, count } = this.options;
+    const { logger } = this.options;
     client.on('error', (error: Error) => (this.lastError = error.message));
     client.on('ready', () => {
       if (this.isConnected || !this.onNewPrimary(client)) return;
       this.isConnected = true;
       if (this.connectedOnce) {
-        count?.('connection-restored');
         logger.log({ msg: 'redis connection restored', link: 'command' });
       } else {
         logger.log({ msg: 'redis connected', url: redactRedisUrl(this.options.url) });
@@ -212,7 +210,6 @@ export class RedisLink {
     client.on('close', () => {
       if (!this.isConnected || this.closing) return;
       this.isConnected = false;
-      count?.('connection-lost');
       logger.warn({ msg: 'redis connection lost', link: 'command', effect: 'publishes answer 503' });
     });
   }

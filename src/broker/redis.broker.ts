@@ -3,10 +3,8 @@ import type { ChainableCommander } from 'ioredis';
 import { formatEventId, parseEventId, type EventCursor } from '@herald/sse';
 import { HERALD_CONFIG, type HeraldConfig } from '../config/herald-config.js';
 import {
-  BROKER_TRANSITIONS,
   BrokerUnavailableError,
   type BrokerState,
-  type BrokerTransition,
   type EventBroker,
   type IdempotentPublish,
   type LiveListener,
@@ -52,20 +50,19 @@ const STARTUP_WAIT_MS = 2_000;
 @Injectable()
 export class RedisBroker implements EventBroker, OnModuleInit, OnApplicationShutdown {
   readonly kind = 'redis' as const;
-  private readonly logger = new Logger('RedisBroker');
   private readonly headKey: string;
   private readonly settings: ScriptSettings;
   private readonly link: RedisLink;
   private readonly feed: LiveFeed;
   private held = 0;
-  private readonly counts = Object.fromEntries(BROKER_TRANSITIONS.map((name) => [name, 0])) as Record<
-    BrokerTransition,
-    number
-  >;
   /** Ends start-up's wait as soon as publishing and the live feed both work. */
   private whenUp: (() => void) | undefined;
 
-  constructor(@Inject(HERALD_CONFIG) private readonly config: HeraldConfig) {
+  constructor(
+    @Inject(HERALD_CONFIG) private readonly config: HeraldConfig,
+    /** Every transition is logged once, when it happens: the log is the record of them. */
+    private readonly logger = new Logger('RedisBroker'),
+  ) {
     this.headKey = `${config.redisKeyPrefix}head`;
     this.settings = {
       prefix: config.redisKeyPrefix,
@@ -73,7 +70,6 @@ export class RedisBroker implements EventBroker, OnModuleInit, OnApplicationShut
       historySize: config.historySize,
       historyTtlMs: config.historyTtlMs,
     };
-    const count = (transition: BrokerTransition) => this.counts[transition]++;
     this.feed = new LiveFeed({
       reader: {
         readMissed: async (from) =>
@@ -82,14 +78,12 @@ export class RedisBroker implements EventBroker, OnModuleInit, OnApplicationShut
       logger: this.logger,
       retryDelay: reconnectDelay,
       onLive: () => this.checkUp(),
-      count,
     });
     this.link = new RedisLink({
       url: config.redisUrl,
       channel: this.settings.channel,
       headKey: this.headKey,
       logger: this.logger,
-      count,
       events: {
         commandReady: () => this.checkUp(),
         subscribed: () => this.feed.subscribed(),
@@ -136,10 +130,6 @@ export class RedisBroker implements EventBroker, OnModuleInit, OnApplicationShut
     return {
       connected: this.link.connected,
       liveFeed: this.feed.state,
-      epoch: this.epoch(),
-      lastLiveSeq: this.feed.lastSeq,
-      recoveredEvents: this.feed.recoveredEvents,
-      transitions: { ...this.counts },
     };
   }
 
