@@ -1,11 +1,15 @@
 import { Global, Module } from '@nestjs/common';
+import { TerminusModule } from '@nestjs/terminus';
 import { HERALD_CONFIG, type HeraldConfig } from '../config/herald-config.js';
+import { BrokerHealthIndicator } from './broker.health.js';
 import { EVENT_BROKER, type EventBroker } from './event-broker.js';
 import { MemoryBroker } from './memory.broker.js';
 import { RedisBroker } from './redis.broker.js';
 
+/** The event broker, and its health indicator for the probes to import. */
 @Global()
 @Module({
+  imports: [TerminusModule],
   providers: [
     {
       provide: EVENT_BROKER,
@@ -14,7 +18,8 @@ import { RedisBroker } from './redis.broker.js';
       useFactory: (config: HeraldConfig): EventBroker =>
         config.broker === 'redis' ? new RedisBroker(config) : new MemoryBroker(config),
     },
+    BrokerHealthIndicator,
   ],
-  exports: [EVENT_BROKER],
+  exports: [EVENT_BROKER, BrokerHealthIndicator],
 })
 export class BrokerModule {}

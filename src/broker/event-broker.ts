@@ -64,31 +64,12 @@ export interface LiveLoss {
 
 export type LiveLossListener = (loss: LiveLoss) => void;
 
-/** What the broker counts: each is logged once when it happens. */
-export const BROKER_TRANSITIONS = [
-  'connection-lost',
-  'connection-restored',
-  'live-feed-lost',
-  'live-feed-restored',
-  'gap-filled',
-  'history-lost',
-  'epoch-changed',
-] as const;
-export type BrokerTransition = (typeof BROKER_TRANSITIONS)[number];
-
-/** A broker's link to its backend, for metrics and status. */
+/** A broker's link to its backend (each change of it is logged once, when it happens). */
 export interface BrokerState {
   /** Publish and replay can reach the backend now. */
   connected: boolean;
   /** `live`: current; `catching-up`: filling a gap from history; `down`: cut off (events wait in history). */
   liveFeed: 'live' | 'catching-up' | 'down';
-  epoch: string;
-  /** Highest seq this process emitted on its live feed. */
-  lastLiveSeq: number;
-  /** Events the live feed recovered from history after an interruption. */
-  recoveredEvents: number;
-  /** How often each transition happened since start. */
-  transitions: Readonly<Record<BrokerTransition, number>>;
 }
 
 /** Thrown by `publish` when the backend cannot take the event (mapped to 503). */
@@ -126,8 +107,6 @@ export interface EventBroker {
    * could not recover (never for the memory broker).
    */
   onLive(listener: LiveListener, onLoss?: LiveLossListener): () => void;
-  /** Current epoch (changes when history is lost). */
-  epoch(): string;
   /** Resolves when the backend answers within `timeoutMs`; rejects otherwise. */
   ping(timeoutMs: number): Promise<void>;
   /** Events currently held in history (all topics). */
@@ -137,6 +116,6 @@ export interface EventBroker {
    * absent when history lives outside the process (Redis).
    */
   historyBytes?(): number;
-  /** Link state and transition counts. */
+  /** Link state. */
   state?(): BrokerState;
 }

@@ -2,9 +2,7 @@ import { Inject, Injectable, OnModuleDestroy } from '@nestjs/common';
 import { EventCursor, formatEventId, newEpoch } from '@herald/sse';
 import { HERALD_CONFIG, type HeraldConfig } from '../config/herald-config.js';
 import {
-  BROKER_TRANSITIONS,
   type BrokerState,
-  type BrokerTransition,
   type EventBroker,
   type IdempotentPublish,
   type LiveListener,
@@ -20,10 +18,6 @@ import { TopicHistory } from './topic-history.js';
 
 /** Idempotency records held at most (~150 bytes each); past it the oldest is forgotten early. */
 export const MAX_IDEMPOTENCY_RECORDS = 500_000;
-
-const NO_TRANSITIONS = Object.freeze(
-  Object.fromEntries(BROKER_TRANSITIONS.map((name) => [name, 0])) as Record<BrokerTransition, number>,
-);
 
 /**
  * The embedded broker: one process, history in memory. Its epoch is new at
@@ -190,16 +184,9 @@ export class MemoryBroker implements EventBroker, OnModuleDestroy {
     return this.heldBytes;
   }
 
-  /** In-process: always connected and live, nothing to count. */
+  /** In-process: always connected and live. */
   state(): BrokerState {
-    return {
-      connected: true,
-      liveFeed: 'live',
-      epoch: this.currentEpoch,
-      lastLiveSeq: this.seq,
-      recoveredEvents: 0,
-      transitions: NO_TRANSITIONS,
-    };
+    return { connected: true, liveFeed: 'live' };
   }
 
   private history(topic: string, cutoff: number): TopicHistory {

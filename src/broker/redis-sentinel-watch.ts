@@ -1,6 +1,6 @@
 import { isIP } from 'node:net';
 import { Redis } from 'ioredis';
-import type { RedisTarget } from './redis-url.js';
+import type { RedisTarget } from '../redis/redis-url.js';
 
 /** The channel Sentinel announces a promotion on: `<name> <old ip> <old port> <new ip> <new port>`. */
 export const SWITCH_CHANNEL = '+switch-master';

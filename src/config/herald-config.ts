@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { dirname, join } from 'node:path';
-import { parseRedisUrl, redactRedisUrl, RedisUrlError } from '../broker/redis-url.js';
+import { parseRedisUrl, redactRedisUrl, RedisUrlError } from '../redis/redis-url.js';
 
 export type BrokerKind = 'memory' | 'redis';
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';

@@ -1,10 +1,10 @@
 import { Logger } from '@nestjs/common';
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import type { HeraldConfig } from '../config/herald-config.js';
-import { parseRedisUrl } from '../broker/redis-url.js';
-import { connectionOptions } from '../broker/redis.broker.js';
+import { connectRedis } from '../redis/redis-connections.js';
+import { parseRedisUrl } from '../redis/redis-url.js';
 import type { OccupancyListener } from './occupancy-source.js';
 import { LocalCounts, sweepIntervalMs, TransitionListeners } from './local-counts.js';
 import { PAGE_LUA, SWEEP_LUA, SYNC_LUA } from './presence-scripts.js';
@@ -63,11 +63,8 @@ export class RedisPresence implements PresenceTracker {
   }
 
   start(): void {
-    const redis = new Redis({
-      ...connectionOptions(parseRedisUrl(this.config.redisUrl)),
-      commandTimeout: COMMAND_TIMEOUT_MS,
-      connectionName: `herald-presence-${process.pid}`,
-    }) as Redis & PresenceCommands;
+    const redis = connectRedis(parseRedisUrl(this.config.redisUrl), 'presence', COMMAND_TIMEOUT_MS) as Redis &
+      PresenceCommands;
     redis.defineCommand('heraldPresenceSync', { numberOfKeys: 0, lua: SYNC_LUA });
     redis.defineCommand('heraldPresenceSweep', { numberOfKeys: 0, lua: SWEEP_LUA });
     redis.defineCommand('heraldPresencePage', { numberOfKeys: 0, lua: PAGE_LUA });

@@ -1,13 +1,7 @@
-import { Redis } from 'ioredis';
-import { parseRedisUrl } from '../broker/redis-url.js';
-import {
-  DocumentStoreError,
-  DocumentStoreUnavailableError,
-  reason,
-  StoreConflictError,
-  type DocumentStore,
-  type Revisioned,
-} from './document-store.js';
+import type { Redis } from 'ioredis';
+import { documentConnection } from '../redis/redis-connections.js';
+import type { DocumentStore, Revisioned } from './document-store.js';
+import { DocumentStoreError, DocumentStoreUnavailableError, reason, StoreConflictError } from './document-store.js';
 
 /**
  * Compare-and-set on the revision, so two instances writing at once cannot
@@ -29,14 +23,7 @@ export class RedisDocumentStore<D extends Revisioned> implements DocumentStore<D
     redisUrl: string,
     readonly key: string,
   ) {
-    this.client = new Redis({
-      ...parseRedisUrl(redisUrl),
-      lazyConnect: true,
-      maxRetriesPerRequest: 2,
-      connectTimeout: 5_000,
-    });
-    // Failures surface on the commands; without a listener ioredis would print each reconnect error.
-    this.client.on('error', () => undefined);
+    this.client = documentConnection(redisUrl);
   }
 
   get location(): string {
@@ -48,7 +35,7 @@ export class RedisDocumentStore<D extends Revisioned> implements DocumentStore<D
     try {
       document = await this.client.hget(this.key, 'document');
     } catch (error) {
-      throw new DocumentStoreUnavailableError(`${this.name} ${this.location} cannot be read: ${reason(error)}`);
+      throw this.unavailable('read', error);
     }
     if (document === null) return undefined;
     try {
@@ -62,7 +49,7 @@ export class RedisDocumentStore<D extends Revisioned> implements DocumentStore<D
     try {
       return Number((await this.client.hget(this.key, 'revision')) ?? 0);
     } catch (error) {
-      throw new DocumentStoreUnavailableError(`${this.name} ${this.location} cannot be read: ${reason(error)}`);
+      throw this.unavailable('read', error);
     }
   }
 
@@ -71,13 +58,17 @@ export class RedisDocumentStore<D extends Revisioned> implements DocumentStore<D
     try {
       answer = await this.client.eval(SAVE_IF_UNCHANGED, 1, this.key, document.revision, JSON.stringify(document));
     } catch (error) {
-      throw new DocumentStoreUnavailableError(`${this.name} ${this.location} cannot be written: ${reason(error)}`);
+      throw this.unavailable('written', error);
     }
     if (answer !== -1) {
       throw new StoreConflictError(
         `${this.name} ${this.location} is at revision ${String(answer)}, not ${document.revision - 1}`,
       );
     }
+  }
+
+  private unavailable(could: 'read' | 'written', error: unknown): DocumentStoreUnavailableError {
+    return new DocumentStoreUnavailableError(`${this.name} ${this.location} cannot be ${could}: ${reason(error)}`);
   }
 
   async close(): Promise<void> {
