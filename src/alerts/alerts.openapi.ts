@@ -1,9 +1,6 @@
 import { applyDecorators } from '@nestjs/common';
 import {
-  ApiBody,
-  ApiCreatedResponse,
   ApiExtraModels,
-  ApiNoContentResponse,
   ApiOkResponse,
   ApiOperation,
   ApiParam,
@@ -11,6 +8,13 @@ import {
   type PathItemObject,
   type SchemaObject,
 } from '@nestjs/swagger';
+import {
+  ApiAdminCreate,
+  ApiAdminDelete,
+  ApiAdminGet,
+  ApiAdminReplace,
+  type AdminResource,
+} from '../openapi/admin-crud.js';
 import { ApiErrors, type ErrorDoc } from '../openapi/http-error.schema.js';
 import { TAGS } from '../openapi/tags.js';
 import { webhookHeaderParameters } from '../openapi/webhooks.js';
@@ -24,18 +28,6 @@ import { RuleDto } from './dto/rule.dto.js';
 
 type Decorator = MethodDecorator & ClassDecorator;
 
-/** The id in the path; each operation's example names one its documented call can use. */
-const idParam = (what: string, example: string): MethodDecorator =>
-  ApiParam({ name: 'id', description: `The ${what} id.`, schema: { type: 'string', example } });
-const taken = (id: string): ErrorDoc => ({
-  description: 'The chosen `id` is taken.',
-  examples: { taken: `the id "${id}" is taken` },
-});
-/** A replace refused for an id in the body that is not the path's. */
-const otherId = (bad: ErrorDoc, id: string): ErrorDoc => ({
-  ...bad,
-  examples: { ...bad.examples, otherId: [`id must be "${id}" (the id in the path) or left out`] },
-});
 /** The store could not be written (disk full, Redis down): nothing changed. */
 const NOT_SAVED: ErrorDoc = {
   description: 'The configuration could not be saved (file or Redis store failed); nothing changed.',
@@ -85,6 +77,8 @@ const NO_CHANNEL: ErrorDoc = {
   description: 'No channel has this id.',
   examples: { unknown: 'no alert channel "nope"' },
 };
+const CHANNEL: AdminResource = { noun: 'channel', invalid: BAD_CHANNEL, missing: NO_CHANNEL, notSaved: NOT_SAVED };
+const CHANNEL_ANSWER = { schema: CHANNEL_SCHEMA, examples: CHANNEL_EXAMPLES };
 
 /** On the channels controller: every kind's schemas, and the notification the webhooks section names. */
 export const ApiChannelModels = (): ClassDecorator =>
@@ -101,53 +95,49 @@ export const ApiListChannels = (): Decorator =>
   );
 
 export const ApiCreateChannel = (): Decorator =>
-  applyDecorators(
-    ApiOperation({
+  ApiAdminCreate(
+    CHANNEL,
+    {
       operationId: 'createAlertChannel',
       summary: 'Add an alert channel',
       description: 'The body is checked by the schema of its `kind`. The answer masks the secrets.',
-    }),
-    ApiBody({ schema: CHANNEL_INPUT_SCHEMA, examples: CHANNEL_INPUT_EXAMPLES }),
-    ApiCreatedResponse({ description: 'Created.', schema: CHANNEL_SCHEMA, examples: CHANNEL_EXAMPLES }),
-    ApiErrors({ 400: BAD_CHANNEL, 409: taken('pager'), 503: NOT_SAVED }),
+    },
+    { schema: CHANNEL_INPUT_SCHEMA, examples: CHANNEL_INPUT_EXAMPLES },
+    CHANNEL_ANSWER,
+    'pager',
   );
 
 export const ApiGetChannel = (): Decorator =>
-  applyDecorators(
-    ApiOperation({ operationId: 'getAlertChannel', summary: 'One alert channel (secrets masked)' }),
-    idParam('channel', 'log'),
-    ApiOkResponse({ description: 'The channel.', schema: CHANNEL_SCHEMA, examples: CHANNEL_EXAMPLES }),
-    ApiErrors({ 404: NO_CHANNEL }),
-  );
+  ApiAdminGet(CHANNEL, { operationId: 'getAlertChannel', summary: 'One alert channel (secrets masked)' }, 'log', {
+    description: 'The channel.',
+    ...CHANNEL_ANSWER,
+  });
 
 export const ApiReplaceChannel = (): Decorator =>
-  applyDecorators(
-    ApiOperation({
+  ApiAdminReplace(
+    CHANNEL,
+    {
       operationId: 'replaceAlertChannel',
       summary: 'Replace an alert channel',
       description:
         'A secret left out, or sent back masked as a GET showed it, keeps the stored one: GET → edit → PUT is safe. ' +
         'The body may carry the id of the path, nothing else.',
-    }),
-    idParam('channel', 'pager'),
-    ApiBody({ schema: CHANNEL_INPUT_SCHEMA, examples: CHANNEL_REPLACE_EXAMPLES }),
-    ApiOkResponse({ description: 'Replaced.', schema: CHANNEL_SCHEMA, examples: CHANNEL_EXAMPLES }),
-    ApiErrors({ 400: otherId(BAD_CHANNEL, 'pager'), 404: NO_CHANNEL, 503: NOT_SAVED }),
+    },
+    'pager',
+    { schema: CHANNEL_INPUT_SCHEMA, examples: CHANNEL_REPLACE_EXAMPLES },
+    CHANNEL_ANSWER,
+    'pager',
   );
 
 export const ApiDeleteChannel = (): Decorator =>
-  applyDecorators(
-    ApiOperation({ operationId: 'deleteAlertChannel', summary: 'Delete an alert channel no rule uses' }),
-    idParam('channel', 'oncall-mail'),
-    ApiNoContentResponse({ description: 'Deleted.' }),
-    ApiErrors({
-      404: NO_CHANNEL,
-      409: {
-        description: 'Rules still use the channel: remove it from them first.',
-        examples: { inUse: 'alert channel "log" is used by the rules capacity-high; remove it from them first' },
-      },
-      503: NOT_SAVED,
-    }),
+  ApiAdminDelete(
+    CHANNEL,
+    { operationId: 'deleteAlertChannel', summary: 'Delete an alert channel no rule uses' },
+    'oncall-mail',
+    {
+      description: 'Rules still use the channel: remove it from them first.',
+      examples: { inUse: 'alert channel "log" is used by the rules capacity-high; remove it from them first' },
+    },
   );
 
 export const ApiTestChannel = (): Decorator =>
@@ -159,7 +149,7 @@ export const ApiTestChannel = (): Decorator =>
         'A `status: "test"` notification, sent whether the channel is enabled or not, with the usual timeout and ' +
         'retries. Recorded in the history (rule id `test`).',
     }),
-    idParam('channel', 'log'),
+    ApiParam({ name: 'id', description: 'The channel id.', schema: { type: 'string', example: 'log' } }),
     ApiOkResponse({ description: 'Delivered: the history entry.', type: AlertHistoryEntry }),
     ApiErrors({
       404: NO_CHANNEL,
@@ -203,6 +193,7 @@ const BAD_RULE: ErrorDoc = {
   },
 };
 const NO_RULE: ErrorDoc = { description: 'No rule has this id.', examples: { unknown: 'no alert rule "nope"' } };
+const RULE: AdminResource = { noun: 'rule', invalid: BAD_RULE, missing: NO_RULE, notSaved: NOT_SAVED };
 
 export const ApiListRules = (): Decorator =>
   applyDecorators(
@@ -211,35 +202,35 @@ export const ApiListRules = (): Decorator =>
   );
 
 export const ApiCreateRule = (): Decorator =>
-  applyDecorators(
-    ApiOperation({
+  ApiAdminCreate(
+    RULE,
+    {
       operationId: 'createAlertRule',
       summary: 'Add an alert rule',
       description: 'Evaluated from the next monitoring snapshot on (SNAPSHOT_INTERVAL_MS).',
-    }),
-    ApiBody({ type: RuleDto, examples: RULE_EXAMPLES }),
-    ApiCreatedResponse({ description: 'Created, defaults filled in.', type: AlertRule }),
-    ApiErrors({ 400: BAD_RULE, 409: taken('busy'), 503: NOT_SAVED }),
+    },
+    { type: RuleDto, examples: RULE_EXAMPLES },
+    { description: 'Created, defaults filled in.', type: AlertRule },
+    'busy',
   );
 
 export const ApiGetRule = (): Decorator =>
-  applyDecorators(
-    ApiOperation({ operationId: 'getAlertRule', summary: 'One alert rule' }),
-    idParam('rule', 'capacity-high'),
-    ApiOkResponse({ description: 'The rule.', type: AlertRule }),
-    ApiErrors({ 404: NO_RULE }),
-  );
+  ApiAdminGet(RULE, { operationId: 'getAlertRule', summary: 'One alert rule' }, 'capacity-high', {
+    description: 'The rule.',
+    type: AlertRule,
+  });
 
 export const ApiReplaceRule = (): Decorator =>
-  applyDecorators(
-    ApiOperation({
+  ApiAdminReplace(
+    RULE,
+    {
       operationId: 'replaceAlertRule',
       summary: 'Replace an alert rule',
       description:
         'A firing alert is judged by the new condition from the next snapshot. Left-out fields take defaults.',
-    }),
-    idParam('rule', 'capacity-high'),
-    ApiBody({
+    },
+    'capacity-high',
+    {
       type: RuleDto,
       examples: {
         critical: {
@@ -255,17 +246,16 @@ export const ApiReplaceRule = (): Decorator =>
           },
         },
       },
-    }),
-    ApiOkResponse({ description: 'Replaced.', type: AlertRule }),
-    ApiErrors({ 400: otherId(BAD_RULE, 'busy'), 404: NO_RULE, 503: NOT_SAVED }),
+    },
+    { type: AlertRule },
+    'busy',
   );
 
 export const ApiDeleteRule = (): Decorator =>
-  applyDecorators(
-    ApiOperation({ operationId: 'deleteAlertRule', summary: 'Delete an alert rule (a firing alert resolves)' }),
-    idParam('rule', 'busy'),
-    ApiNoContentResponse({ description: 'Deleted.' }),
-    ApiErrors({ 404: NO_RULE, 503: NOT_SAVED }),
+  ApiAdminDelete(
+    RULE,
+    { operationId: 'deleteAlertRule', summary: 'Delete an alert rule (a firing alert resolves)' },
+    'busy',
   );
 
 // ---- History and live alerts --------------------------------------------------------------------

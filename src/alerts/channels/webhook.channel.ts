@@ -1,10 +1,10 @@
 import { Injectable } from '@nestjs/common';
 import { ApiProperty, ApiPropertyOptional, ApiSchema } from '@nestjs/swagger';
-import { IsOptional, IsString, Length } from 'class-validator';
+import { IsString } from 'class-validator';
 import { postJson } from '../../outbound/http-post.js';
 import { webhookHeaders } from '../../outbound/signed-webhook.js';
 import { MASK, type AlertNotification, type ChannelConfig } from '../alert-model.js';
-import { WEBHOOK_SECRET_PROPERTY } from '../../openapi/webhooks.js';
+import { IsWebhookSecret } from '../../openapi/webhooks.js';
 import { ChannelDto, ChannelView, IsHttpUrl } from './alert-channel.js';
 import type { AlertChannel, ChannelKind, SendContext } from './alert-channel.js';
 
@@ -26,10 +26,7 @@ export class WebhookChannelDto extends ChannelDto {
   @IsHttpUrl()
   url!: string;
 
-  @ApiPropertyOptional(WEBHOOK_SECRET_PROPERTY)
-  @IsOptional()
-  @IsString()
-  @Length(1, 1024)
+  @IsWebhookSecret()
   secret?: string;
 }
 
@@ -83,7 +80,8 @@ export class WebhookChannel implements AlertChannel {
   }
 }
 
-const example = { id: 'pager', name: 'pager bridge', kind: KIND, url: 'https://pager.example.com/herald' };
+const example = { id: 'pager', name: 'pager bridge', kind: KIND };
+const url = 'https://pager.example.com/herald';
 
 export const WEBHOOK_KIND: ChannelKind = {
   kind: KIND,
@@ -91,7 +89,7 @@ export const WEBHOOK_KIND: ChannelKind = {
   input: WebhookChannelDto,
   stored: WebhookChannelView,
   examples: {
-    input: { summary: 'Signed webhook', value: { ...example, secret: 'a-long-shared-secret' } },
-    stored: { summary: 'Signed webhook', value: { ...example, enabled: true, secret: MASK } },
+    input: { summary: 'Signed webhook', value: { ...example, url, secret: 'a-long-shared-secret' } },
+    stored: { summary: 'Signed webhook', value: { ...example, enabled: true, url, secret: MASK } },
   },
 };
