@@ -1,12 +1,12 @@
 import { Controller, Get, Query, UseGuards } from '@nestjs/common';
-import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiTags } from '@nestjs/swagger';
 import { AdminGuard } from '../auth/admin.guard.js';
-import { ApiErrors } from '../openapi/http-error.schema.js';
 import { TAGS } from '../openapi/tags.js';
 import { ApiAdminAuth } from '../openapi/security.js';
 import type { AlertHistoryEntry } from './alert-history.js';
-import { AlertHistoryEntryView, LiveAlertViewSchema } from './alerts.schema.js';
-import { AlertsService, type LiveAlertView } from './alerts.service.js';
+import { ApiListActive, ApiListHistory } from './alerts.openapi.js';
+import { AlertsService } from './alerts.service.js';
+import type { LiveAlertView } from './dto/live-alert.dto.js';
 import { HistoryQueryDto } from './dto/history-query.dto.js';
 
 @Controller('v1/admin/alerts')
@@ -18,26 +18,14 @@ export class AlertHistoryController {
 
   /** Fired, resolved and test alerts with their deliveries, newest first (`limit` 1–1000, default 100). */
   @Get('history')
-  @ApiOperation({
-    operationId: 'listAlertHistory',
-    summary: 'Fired, resolved and test alerts with their deliveries, newest first',
-    description: 'Kept in memory per instance (the last 500).',
-  })
-  @ApiOkResponse({ description: 'The entries.', type: [AlertHistoryEntryView] })
-  @ApiErrors({
-    400: {
-      description: 'A bad `limit` or `ruleId`.',
-      examples: { badLimit: ['limit must be a whole number from 1 to 1000'] },
-    },
-  })
+  @ApiListHistory()
   history(@Query() query: HistoryQueryDto): AlertHistoryEntry[] {
     return this.alerts.recent(query.limit === undefined ? 100 : Number(query.limit), query.ruleId);
   }
 
   /** Alerts whose condition holds now: pending (waiting out `forSeconds`) or firing. */
   @Get('active')
-  @ApiOperation({ operationId: 'listActiveAlerts', summary: 'Alerts whose condition holds now: pending or firing' })
-  @ApiOkResponse({ description: 'The live alerts.', type: [LiveAlertViewSchema] })
+  @ApiListActive()
   active(): LiveAlertView[] {
     return this.alerts.live();
   }

@@ -9,22 +9,18 @@ import { AlertRulesController } from './alert-rules.controller.js';
 import { AlertsConfigService } from './alerts-config.service.js';
 import { AlertsService } from './alerts.service.js';
 import { ALERT_CHANNELS, type AlertChannel } from './channels/alert-channel.js';
-import { ChannelKinds } from './channels/channel-kinds.js';
-import { EmailChannel } from './channels/email.channel.js';
-import { LogChannel } from './channels/log.channel.js';
-import { SlackChannel } from './channels/slack.channel.js';
-import { WebhookChannel } from './channels/webhook.channel.js';
+import { CHANNEL_KINDS, ChannelKinds } from './channels/channel-kinds.js';
 import { FileDocumentStore } from '../store/file-document.store.js';
 import { RedisDocumentStore } from '../store/redis-document.store.js';
 import { ALERTS_STORE, type AlertsStore } from './store/alerts-store.js';
 
-/** Every channel kind; a new kind is one class implementing `AlertChannel` and one entry here. */
-const CHANNEL_KINDS = [SlackChannel, EmailChannel, WebhookChannel, LogChannel];
+/** The provider of every channel kind in the registry (channels/channel-kinds.ts). */
+const CHANNEL_PROVIDERS = CHANNEL_KINDS.map((kind) => kind.provider);
 
 const channelsProvider: Provider = {
   provide: ALERT_CHANNELS,
   useFactory: (...channels: AlertChannel[]) => channels,
-  inject: CHANNEL_KINDS,
+  inject: CHANNEL_PROVIDERS,
 };
 
 const STORE_NAME = 'alerts store';
@@ -43,7 +39,7 @@ const storeProvider: Provider = {
   imports: [MonitoringModule],
   controllers: [AlertChannelsController, AlertRulesController, AlertHistoryController],
   providers: [
-    ...CHANNEL_KINDS,
+    ...CHANNEL_PROVIDERS,
     channelsProvider,
     ChannelKinds,
     storeProvider,

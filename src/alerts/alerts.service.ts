@@ -10,18 +10,11 @@ import { AlertDispatcher } from './alert-dispatcher.js';
 import { AlertHistory, type AlertHistoryEntry } from './alert-history.js';
 import type { AlertNotification, ChannelConfig } from './alert-model.js';
 import { AlertsConfigService } from './alerts-config.service.js';
+import type { LiveAlertView } from './dto/live-alert.dto.js';
 import { RuleEngine, type AlertTransition, type LiveAlert } from './rule-engine.js';
 
 /** Alert entries kept for `GET /v1/admin/alerts/history` and the dashboard. */
 export const HISTORY_CAPACITY = 500;
-
-/** A pending or firing alert, as `GET /v1/admin/alerts/active` shows it. */
-export interface LiveAlertView extends ActiveAlert {
-  state: 'pending' | 'firing';
-  metric: string;
-  op: string;
-  threshold: number;
-}
 
 function iso(ms: number): string {
   return new Date(ms).toISOString();

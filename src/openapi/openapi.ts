@@ -3,7 +3,7 @@ import { DocumentBuilder, SwaggerModule, type OpenAPIObject, type PathItemObject
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ALERT_WEBHOOKS } from '../alerts/alerts.schema.js';
+import { ALERT_WEBHOOKS } from '../alerts/alerts.openapi.js';
 import { OCCUPANCY_WEBHOOKS } from '../presence/webhooks/occupancy-webhooks.schema.js';
 import { ADMIN_AUTH, METRICS_AUTH, PUBLISHER_AUTH, SUBSCRIBER_AUTH } from './security.js';
 import { TAG_DESCRIPTIONS, TAGS } from './tags.js';

@@ -1,4 +1,6 @@
-import type { ParameterObject } from '@nestjs/swagger';
+import { applyDecorators } from '@nestjs/common';
+import { ApiPropertyOptional, type ParameterObject } from '@nestjs/swagger';
+import { IsOptional, IsString, Length } from 'class-validator';
 import { MASK } from '../alerts/alert-model.js';
 
 /** The HMAC key of a webhook (alert channel or occupancy webhook) in a request body: write-only. */
@@ -12,6 +14,10 @@ export const WEBHOOK_SECRET_PROPERTY = {
     'back masked keeps the stored one; `null` removes it.',
   example: 'a-long-shared-secret',
 } as const;
+
+/** The `secret` of a webhook body: documented and validated (`null` passes: it removes the secret on replace). */
+export const IsWebhookSecret = (): PropertyDecorator =>
+  applyDecorators(ApiPropertyOptional(WEBHOOK_SECRET_PROPERTY), IsOptional(), IsString(), Length(1, 1024));
 
 /**
  * The headers of every webhook Herald sends (src/outbound/signed-webhook.ts);

@@ -1,5 +1,16 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { ALERT_CHANNELS, type AlertChannel } from './alert-channel.js';
+import { ALERT_CHANNELS, type AlertChannel, type ChannelKind } from './alert-channel.js';
+import { EMAIL_KIND } from './email.channel.js';
+import { LOG_KIND } from './log.channel.js';
+import { SLACK_KIND } from './slack.channel.js';
+import { WEBHOOK_KIND } from './webhook.channel.js';
+
+/**
+ * Every channel kind, in the order the API documents them. A new kind is its
+ * file (DTO, stored shape, examples, provider: see log.channel.ts) and one
+ * line here; alerts.module.ts and alerts.openapi.ts read this list.
+ */
+export const CHANNEL_KINDS: readonly ChannelKind[] = [SLACK_KIND, EMAIL_KIND, WEBHOOK_KIND, LOG_KIND];
 
 /** The registered channel kinds, by name. */
 @Injectable()

@@ -1,23 +1,69 @@
 import { Injectable } from '@nestjs/common';
-import { ArrayMaxSize, ArrayNotEmpty, IsArray, IsEmail } from 'class-validator';
+import { ApiProperty, ApiSchema } from '@nestjs/swagger';
+import { ArrayMaxSize, ArrayNotEmpty, IsArray, IsEmail, IsString } from 'class-validator';
 import { createTransport } from 'nodemailer';
 import { MASK, type AlertNotification, type ChannelConfig } from '../alert-model.js';
 import { DeliveryError } from '../../outbound/delivery-error.js';
-import { ChannelDto, IsSmtpUrl, type AlertChannel, type SendContext } from './alert-channel.js';
+import { ChannelDto, ChannelView, IsSmtpUrl } from './alert-channel.js';
+import type { AlertChannel, ChannelKind, SendContext } from './alert-channel.js';
 import { factLines, headline } from './notification-text.js';
 
+const KIND = 'email';
+const MASKED = `\`${MASK}\``;
+const FROM = { type: 'string', format: 'email', example: 'herald@example.com' } as const;
+
+@ApiSchema({ name: 'EmailChannelInput', description: 'Email over SMTP: subject and plain-text body with the facts.' })
 export class EmailChannelDto extends ChannelDto {
-  /** `smtp://user:password@host:port` (STARTTLS when offered) or `smtps://…` (TLS from the start). */
+  @ApiProperty({ enum: [KIND] })
+  @IsString()
+  kind!: typeof KIND;
+
+  @ApiProperty({
+    type: 'string',
+    pattern: '^smtps?://',
+    description:
+      '`smtp://user:password@host:port` (STARTTLS when offered) or `smtps://…` (TLS from the start). The ' +
+      `password is write-only: answers show it as ${MASKED}; send it back masked (or leave smtpUrl out) to keep it.`,
+    example: 'smtp://alerts:app-password@smtp.example.com:587',
+  })
   @IsSmtpUrl()
   smtpUrl!: string;
 
+  @ApiProperty(FROM)
   @IsEmail()
   from!: string;
 
+  @ApiProperty({
+    type: 'array',
+    items: { type: 'string', format: 'email' },
+    minItems: 1,
+    maxItems: 50,
+    example: ['oncall@example.com'],
+  })
   @IsArray()
   @ArrayNotEmpty()
   @ArrayMaxSize(50)
   @IsEmail({}, { each: true })
+  to!: string[];
+}
+
+@ApiSchema({ name: 'EmailChannel', description: 'An email channel; the password in `smtpUrl` is masked.' })
+export class EmailChannelView extends ChannelView {
+  @ApiProperty({ enum: [KIND] })
+  kind!: typeof KIND;
+
+  @ApiProperty({
+    type: 'string',
+    pattern: '^smtps?://(?:[^:@/]*(?::\\*{8})?@)?[^@/]+(?:/.*)?$',
+    description: `The SMTP URL with its password shown as ${MASKED}.`,
+    example: `smtp://alerts:${MASK}@smtp.example.com:587`,
+  })
+  smtpUrl!: string;
+
+  @ApiProperty(FROM)
+  from!: string;
+
+  @ApiProperty({ type: 'array', items: { type: 'string', format: 'email' }, example: ['oncall@example.com'] })
   to!: string[];
 }
 
@@ -41,7 +87,7 @@ function retryableSmtp(error: SmtpFailure): boolean {
 
 @Injectable()
 export class EmailChannel implements AlertChannel {
-  readonly kind = 'email';
+  readonly kind = KIND;
   readonly dto = EmailChannelDto;
 
   async send(notification: AlertNotification, channel: ChannelConfig, context: SendContext): Promise<void> {
@@ -85,3 +131,25 @@ export class EmailChannel implements AlertChannel {
     return [url.password, decodeURIComponent(url.password)];
   }
 }
+
+const to = ['oncall@example.com'];
+const example = (enabled: object, password: string) => ({
+  id: 'oncall-mail',
+  name: 'on-call',
+  kind: KIND,
+  ...enabled,
+  smtpUrl: `smtp://alerts:${password}@smtp.example.com:587`,
+  from: 'herald@example.com',
+  to,
+});
+
+export const EMAIL_KIND: ChannelKind = {
+  kind: KIND,
+  provider: EmailChannel,
+  input: EmailChannelDto,
+  stored: EmailChannelView,
+  examples: {
+    input: { summary: 'Email', value: example({}, 'app-password') },
+    stored: { summary: 'Email', value: example({ enabled: true }, MASK) },
+  },
+};

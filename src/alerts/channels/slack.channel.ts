@@ -1,12 +1,45 @@
 import { Injectable } from '@nestjs/common';
+import { IsString } from 'class-validator';
+import { ApiProperty, ApiSchema } from '@nestjs/swagger';
 import { MASK, type AlertNotification, type ChannelConfig, type Severity } from '../alert-model.js';
-import { ChannelDto, IsHttpUrl, type AlertChannel, type SendContext } from './alert-channel.js';
+import { ChannelDto, ChannelView, IsHttpUrl } from './alert-channel.js';
+import type { AlertChannel, ChannelKind, SendContext } from './alert-channel.js';
 import { postJson } from '../../outbound/http-post.js';
 import { factLines, headline } from './notification-text.js';
 
+const KIND = 'slack';
+const MASKED = `\`${MASK}\``;
+
+@ApiSchema({
+  name: 'SlackChannelInput',
+  description: 'A Slack incoming webhook: the notification as `text` plus blocks with the facts.',
+})
 export class SlackChannelDto extends ChannelDto {
-  /** An incoming-webhook URL; its path is the credential. */
+  @ApiProperty({ enum: [KIND] })
+  @IsString()
+  kind!: typeof KIND;
+
+  @ApiProperty({
+    type: 'string',
+    format: 'uri',
+    description: `The incoming-webhook URL. Its path is the credential: answers show it as ${MASKED}.`,
+    example: 'https://hooks.slack.com/services/T000/B000/XXXX',
+  })
   @IsHttpUrl()
+  url!: string;
+}
+
+@ApiSchema({ name: 'SlackChannel', description: 'A Slack channel; the path of its URL is masked.' })
+export class SlackChannelView extends ChannelView {
+  @ApiProperty({ enum: [KIND] })
+  kind!: typeof KIND;
+
+  @ApiProperty({
+    type: 'string',
+    pattern: '^https?://[^/]+/\\*{8}$',
+    description: `The webhook's origin; its path, the credential, is ${MASKED}.`,
+    example: `https://hooks.slack.com/${MASK}`,
+  })
   url!: string;
 }
 
@@ -56,7 +89,7 @@ function maskUrl(url: string): string {
 
 @Injectable()
 export class SlackChannel implements AlertChannel {
-  readonly kind = 'slack';
+  readonly kind = KIND;
   readonly dto = SlackChannelDto;
 
   async send(notification: AlertNotification, channel: ChannelConfig, context: SendContext): Promise<void> {
@@ -84,3 +117,20 @@ export class SlackChannel implements AlertChannel {
     }
   }
 }
+
+export const SLACK_KIND: ChannelKind = {
+  kind: KIND,
+  provider: SlackChannel,
+  input: SlackChannelDto,
+  stored: SlackChannelView,
+  examples: {
+    input: {
+      summary: 'Slack',
+      value: { id: 'ops-slack', name: '#ops', kind: KIND, url: 'https://hooks.slack.com/services/T000/B000/XXXX' },
+    },
+    stored: {
+      summary: 'Slack',
+      value: { id: 'ops-slack', name: '#ops', kind: KIND, enabled: true, url: `https://hooks.slack.com/${MASK}` },
+    },
+  },
+};

@@ -1,17 +1,44 @@
 import { Injectable } from '@nestjs/common';
-import { IsOptional, IsString, Length } from 'class-validator';
+import { ApiProperty, ApiPropertyOptional, ApiSchema } from '@nestjs/swagger';
+import { IsString } from 'class-validator';
 import { postJson } from '../../outbound/http-post.js';
 import { webhookHeaders } from '../../outbound/signed-webhook.js';
 import { MASK, type AlertNotification, type ChannelConfig } from '../alert-model.js';
-import { ChannelDto, IsHttpUrl, type AlertChannel, type SendContext } from './alert-channel.js';
+import { IsWebhookSecret } from '../../openapi/webhooks.js';
+import { ChannelDto, ChannelView, IsHttpUrl } from './alert-channel.js';
+import type { AlertChannel, ChannelKind, SendContext } from './alert-channel.js';
 
+const KIND = 'webhook';
+const URL_PROPERTY = { type: 'string', format: 'uri', example: 'https://pager.example.com/herald' } as const;
+
+@ApiSchema({
+  name: 'WebhookChannelInput',
+  description:
+    'A JSON POST of the notification with `X-Herald-Timestamp` (unix ms) and `X-Herald-Delivery`; with a ' +
+    'secret also `X-Herald-Signature: sha256=<hex HMAC-SHA256 of "<timestamp>.<raw body>">`.',
+})
 export class WebhookChannelDto extends ChannelDto {
+  @ApiProperty({ enum: [KIND] })
+  @IsString()
+  kind!: typeof KIND;
+
+  @ApiProperty(URL_PROPERTY)
   @IsHttpUrl()
   url!: string;
 
-  @IsOptional()
-  @IsString()
-  @Length(1, 1024)
+  @IsWebhookSecret()
+  secret?: string;
+}
+
+@ApiSchema({ name: 'WebhookChannel', description: 'A webhook channel; its secret, when it has one, is masked.' })
+export class WebhookChannelView extends ChannelView {
+  @ApiProperty({ enum: [KIND] })
+  kind!: typeof KIND;
+
+  @ApiProperty(URL_PROPERTY)
+  url!: string;
+
+  @ApiPropertyOptional({ enum: [MASK], description: 'Present when the channel has a secret; never shown.' })
   secret?: string;
 }
 
@@ -31,7 +58,7 @@ export function keepSecret(incoming: Record<string, unknown>, stored: object): R
 /** A JSON POST of the notification itself, signed when the channel has a secret (API.md). */
 @Injectable()
 export class WebhookChannel implements AlertChannel {
-  readonly kind = 'webhook';
+  readonly kind = KIND;
   readonly dto = WebhookChannelDto;
 
   async send(notification: AlertNotification, channel: ChannelConfig, context: SendContext): Promise<void> {
@@ -52,3 +79,17 @@ export class WebhookChannel implements AlertChannel {
     return typeof channel.secret === 'string' ? [channel.secret] : [];
   }
 }
+
+const example = { id: 'pager', name: 'pager bridge', kind: KIND };
+const url = 'https://pager.example.com/herald';
+
+export const WEBHOOK_KIND: ChannelKind = {
+  kind: KIND,
+  provider: WebhookChannel,
+  input: WebhookChannelDto,
+  stored: WebhookChannelView,
+  examples: {
+    input: { summary: 'Signed webhook', value: { ...example, url, secret: 'a-long-shared-secret' } },
+    stored: { summary: 'Signed webhook', value: { ...example, enabled: true, url, secret: MASK } },
+  },
+};

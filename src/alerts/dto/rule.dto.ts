@@ -14,18 +14,26 @@ import {
   Min,
 } from 'class-validator';
 import { FIGURE_NAMES, type FigureName } from '../../monitoring/figures.js';
-import { COMPARISONS, ID_PATTERN, ID_RULE, SEVERITIES, type Comparison, type Severity } from '../alert-model.js';
-import { RULE_PROPERTIES } from '../alerts.schema.js';
+import {
+  COMPARISONS,
+  ID_PROPERTY,
+  ID_PATTERN,
+  ID_RULE,
+  METRIC_RULE,
+  RULE_PROPERTIES,
+  SEVERITIES,
+  type Comparison,
+  type Severity,
+} from '../alert-model.js';
 
 const FINITE = { allowNaN: false, allowInfinity: false };
 const DAY_SECONDS = 86_400;
 
-/** Body of `POST|PUT /v1/admin/alerts/rules` (API.md, Administration). */
+/** Body of `POST|PUT /v1/admin/alerts/rules` (API.md, Administration); answered as `AlertRule` (alert-model.ts). */
 export class RuleDto {
   /** Chosen on create (else a UUID); on replace, the id of the path, as a GET returned it. */
   @ApiPropertyOptional({
-    type: 'string',
-    pattern: ID_PATTERN.source,
+    ...ID_PROPERTY,
     description: 'On create: choose a readable id (else a UUID is made; 409 if taken). On replace: the id of the path.',
     example: 'busy',
   })
@@ -39,7 +47,7 @@ export class RuleDto {
   name!: string;
 
   @ApiProperty(RULE_PROPERTIES.metric)
-  @IsIn(FIGURE_NAMES, { message: `metric must be one of ${FIGURE_NAMES.join(', ')}` })
+  @IsIn(FIGURE_NAMES, { message: METRIC_RULE })
   metric!: FigureName;
 
   @ApiProperty(RULE_PROPERTIES.op)

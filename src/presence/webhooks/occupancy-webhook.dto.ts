@@ -1,9 +1,9 @@
 import { ApiProperty, ApiPropertyOptional, ApiSchema } from '@nestjs/swagger';
 import { TOPIC_PATTERN, TOPIC_PREFIX_PATTERN } from '@herald/sse';
-import { IsOptional, IsString, Length, Matches } from 'class-validator';
+import { IsOptional, Matches } from 'class-validator';
 import { ID_PATTERN, ID_RULE, MASK } from '../../alerts/alert-model.js';
 import { IsHttpUrl } from '../../alerts/channels/alert-channel.js';
-import { WEBHOOK_SECRET_PROPERTY } from '../../openapi/webhooks.js';
+import { IsWebhookSecret } from '../../openapi/webhooks.js';
 import { TOPIC_PREFIX_RULE } from '../topics.schema.js';
 
 /** An occupancy webhook as stored: the secret in clear, the prefix always there (`''`: every topic). */
@@ -50,10 +50,7 @@ export class OccupancyWebhookDto {
   @IsHttpUrl()
   url!: string;
 
-  @ApiPropertyOptional(WEBHOOK_SECRET_PROPERTY)
-  @IsOptional()
-  @IsString()
-  @Length(1, 1024)
+  @IsWebhookSecret()
   secret?: string | null;
 
   @ApiPropertyOptional({
