@@ -5,6 +5,7 @@ import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { HttpReceiver, SmtpReceiver, type ReceivedRequest } from './support/alert-receivers.js';
 import { ADMIN_TOKEN, publishOk, request, sleep, startHerald, type RunningHerald } from './support/herald.js';
+import { eventually } from './support/poll.js';
 import { RawSseClient } from './support/raw-sse.js';
 
 const SECRET = 'webhook-signing-secret-3c1d';
@@ -384,12 +385,15 @@ async function waitForHistory(
   ruleId: string,
   count: number,
 ): Promise<HistoryEntry[]> {
-  for (let i = 0; i < 100; i++) {
-    const entries = await history(ruleId);
-    if (entries.length >= count) return entries;
-    await sleep(SNAPSHOT_MS / 2);
-  }
-  throw new Error(`history of ${ruleId} never reached ${count} entries`);
+  return eventually(
+    async () => {
+      const entries = await history(ruleId);
+      return entries.length >= count && entries;
+    },
+    100 * (SNAPSHOT_MS / 2),
+    `history of ${ruleId} to reach ${count} entries`,
+    SNAPSHOT_MS / 2,
+  );
 }
 
 /** The firing entry's deliveries once none is pending any more. */
@@ -397,12 +401,15 @@ async function waitForDeliveries(
   history: (ruleId: string) => Promise<HistoryEntry[]>,
   ruleId: string,
 ): Promise<Delivery[]> {
-  for (let i = 0; i < 100; i++) {
-    const firing = (await history(ruleId)).find((entry) => entry.status === 'firing');
-    if (firing && firing.deliveries.every((delivery) => delivery.result !== 'pending')) return firing.deliveries;
-    await sleep(SNAPSHOT_MS);
-  }
-  throw new Error('deliveries never settled');
+  return eventually(
+    async () => {
+      const firing = (await history(ruleId)).find((entry) => entry.status === 'firing');
+      return firing?.deliveries.every((delivery) => delivery.result !== 'pending') && firing.deliveries;
+    },
+    100 * SNAPSHOT_MS,
+    'the deliveries to settle',
+    SNAPSHOT_MS,
+  );
 }
 
 /** `herald_alert_notifications_total` from /metrics, by `kind/result`. */

@@ -1,8 +1,6 @@
 import { afterEach, expect, it } from '@jest/globals';
 import type { Page } from 'playwright-core';
 import { loadConfig } from '../src/config/herald-config.js';
-import { createHerald } from '../src/herald.js';
-import { JsonLogger } from '../src/logging/json-logger.js';
 import {
   admin,
   connections,
@@ -24,26 +22,15 @@ import {
   request,
   sleep,
   startHerald,
+  startHeraldWith,
   until,
   type RunningHerald,
 } from './support/herald.js';
 import { CHROMIUM_PATH, describeWith, REDIS_URL, redisAvailable } from './support/services.js';
 
 /** Starts Herald on a fixed port (to restart "the same server"), with the test tokens. */
-async function startOnPort(port: number, env: Record<string, string>): Promise<RunningHerald> {
-  const config = loadConfig({ ADMIN_TOKEN, PUBLISH_TOKEN, ...ENV, ...env });
-  const logs: string[] = [];
-  const app = await createHerald(config, { logger: new JsonLogger(config.logLevel, (line) => logs.push(line)) });
-  await app.listen(port, '127.0.0.1');
-  return {
-    app,
-    config,
-    url: `http://127.0.0.1:${port}`,
-    port,
-    logs,
-    get: <T>(token: unknown) => app.get(token as never) as T,
-    close: () => app.close(),
-  };
+function startOnPort(port: number, env: Record<string, string>): Promise<RunningHerald> {
+  return startHeraldWith(loadConfig({ ADMIN_TOKEN, PUBLISH_TOKEN, ...ENV, ...env }), port);
 }
 
 const redisUp = await redisAvailable();

@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type Page, type Request } from 'playwright-core';
 import { MonitoringService } from '../src/monitoring/monitoring.service.js';
 import { RawSseClient } from './support/raw-sse.js';
-import { ADMIN_TOKEN, publishOk, request, startHerald, type RunningHerald } from './support/herald.js';
+import { ADMIN_TOKEN, eventually, publishOk, request, startHerald, type RunningHerald } from './support/herald.js';
 import { CHROMIUM_ARGS, CHROMIUM_PATH, describeWith } from './support/services.js';
 
 const ARTIFACTS = fileURLToPath(new URL('./artifacts/', import.meta.url));
@@ -104,13 +104,16 @@ describeWith(CHROMIUM_PATH !== undefined, 'Chromium is not installed (Debian pac
 
     const text = (page: Page, selector: string): Promise<string> => page.locator(selector).innerText();
     async function waitForText(page: Page, selector: string, expected: string | RegExp): Promise<void> {
-      const deadline = Date.now() + 10_000;
-      for (;;) {
-        const actual = await text(page, selector);
-        if (typeof expected === 'string' ? actual === expected : expected.test(actual)) return;
-        if (Date.now() > deadline) throw new Error(`${selector} is ${JSON.stringify(actual)}, wanted ${expected}`);
-        await page.waitForTimeout(100);
-      }
+      let actual = '';
+      await eventually(
+        async () => {
+          actual = await text(page, selector);
+          return typeof expected === 'string' ? actual === expected : expected.test(actual);
+        },
+        10_000,
+        () => `${selector}: it is ${JSON.stringify(actual)}, wanted ${expected}`,
+        100,
+      );
     }
 
     it('shows live figures and charts that follow reality, with the token kept out of every URL', async () => {

@@ -177,11 +177,8 @@ describe('Hardening (dist/main.js)', () => {
   });
 
   describe('long-polls are bounded per IP and in total (issue 14.4)', () => {
-    const pollFrom = (localAddress: string) =>
-      rawHttp(herald.port, `GET /v1/poll?topic=lp&timeout=1 HTTP/1.1\r\nHost: x\r\n\r\n`, {
-        localAddress,
-        waitMs: 8_000,
-      });
+    const pollFrom = (localAddress: string, waitMs = 8_000) =>
+      rawHttp(herald.port, `GET /v1/poll?topic=lp&timeout=1 HTTP/1.1\r\nHost: x\r\n\r\n`, { localAddress, waitMs });
 
     const holdPolls = (localAddress: string, count: number): Socket[] =>
       Array.from({ length: count }, () => {
@@ -194,9 +191,7 @@ describe('Hardening (dist/main.js)', () => {
     it('429 past MAX_POLLS_PER_IP, 503 past MAX_POLLS, with Retry-After and the JSON body; never in `active`', async () => {
       const two = holdPolls('127.0.0.2', 3);
       await sleep(300);
-      const refused = await rawHttp(herald.port, 'GET /v1/poll?topic=lp&timeout=1 HTTP/1.1\r\nHost: x\r\n\r\n', {
-        localAddress: '127.0.0.2',
-      });
+      const refused = await pollFrom('127.0.0.2', 3_000);
       expect(refused.status).toBe(429);
       expect(refused.headers['retry-after']).toBe('7');
       expect(JSON.parse(refused.body)).toEqual({
@@ -206,9 +201,7 @@ describe('Hardening (dist/main.js)', () => {
       });
       const three = holdPolls('127.0.0.3', 2);
       await sleep(300);
-      const full = await rawHttp(herald.port, 'GET /v1/poll?topic=lp&timeout=1 HTTP/1.1\r\nHost: x\r\n\r\n', {
-        localAddress: '127.0.0.4',
-      });
+      const full = await pollFrom('127.0.0.4', 3_000);
       expect(full.status).toBe(503);
       expect(full.headers['retry-after']).toBe('7');
       expect(JSON.parse(full.body)).toMatchObject({

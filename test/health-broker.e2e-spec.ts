@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createServer, connect, type Server, type Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
-import { request, sleep, startHerald, type HttpAnswer, type RunningHerald } from './support/herald.js';
+import { probeUntil, request, sleep, startHerald, type HttpAnswer, type RunningHerald } from './support/herald.js';
 import { describeWith, REDIS_URL, redisAvailable } from './support/services.js';
 import { TcpProxy } from './support/tcp-proxy.js';
 
@@ -13,16 +13,6 @@ interface HealthBody {
 
 type Probe = 'live' | 'ready' | 'startup';
 const probe = (herald: RunningHerald, which: Probe) => request<HealthBody>(`${herald.url}/health/${which}`);
-
-async function probeUntil(herald: RunningHerald, which: Probe, status: number, timeoutMs: number) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const answer = await probe(herald, which);
-    if (answer.status === status) return answer;
-    if (Date.now() > deadline) throw new Error(`/health/${which} still ${answer.status} after ${timeoutMs} ms`);
-    await sleep(50);
-  }
-}
 
 function redisUrlAt(port: number): string {
   const url = new URL(REDIS_URL);
@@ -39,7 +29,7 @@ describe('Readiness with the Redis broker unreachable (closed port)', () => {
   afterAll(() => herald?.close());
 
   it('is not ready and not started, while live stays 200', async () => {
-    const ready = await probeUntil(herald, 'ready', 503, 3_000);
+    const ready = await probeUntil<HealthBody>(herald.url, 'ready', 503, 3_000, 50);
     expect(ready.body).toMatchObject({ status: 'error', error: { broker: { status: 'down' } } });
     expect(ready.body.error.broker.message).toMatch(/unreachable/);
     expect((await probe(herald, 'startup')).status).toBe(503);
@@ -113,7 +103,7 @@ describeWith(await redisAvailable(), `Redis at ${REDIS_URL}`)('Readiness with a 
   });
 
   it('turns ready 503 when Redis stops answering, with probes that answer at once meanwhile, and 200 again after', async () => {
-    await probeUntil(herald, 'ready', 200, 5_000);
+    await probeUntil<HealthBody>(herald.url, 'ready', 200, 5_000, 50);
     expect((await probe(herald, 'startup')).status).toBe(200);
 
     relay.frozen = true;
@@ -135,6 +125,6 @@ describeWith(await redisAvailable(), `Redis at ${REDIS_URL}`)('Readiness with a 
     expect((await probe(herald, 'startup')).status).toBe(200);
 
     relay.frozen = false;
-    await probeUntil(herald, 'ready', 200, 10_000);
+    await probeUntil<HealthBody>(herald.url, 'ready', 200, 10_000, 50);
   });
 });

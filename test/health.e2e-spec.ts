@@ -3,7 +3,15 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
 import { HeraldChild } from './support/herald-child.js';
 import { RawSseClient } from './support/raw-sse.js';
-import { PUBLISH_TOKEN, eventually, request, sleep, startHerald, type RunningHerald } from './support/herald.js';
+import {
+  PUBLISH_TOKEN,
+  eventually,
+  probeUntil as probeUntilAt,
+  request,
+  sleep,
+  startHerald,
+  type RunningHerald,
+} from './support/herald.js';
 
 interface HealthBody {
   status: string;
@@ -15,15 +23,8 @@ interface HealthBody {
 const probe = (url: string, which: 'live' | 'ready' | 'startup') => request<HealthBody>(`${url}/health/${which}`);
 
 /** Probes until the answer has `status`, or fails after `timeoutMs`. */
-async function probeUntil(url: string, which: 'live' | 'ready' | 'startup', status: number, timeoutMs = 5_000) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const answer = await probe(url, which);
-    if (answer.status === status) return answer;
-    if (Date.now() > deadline) throw new Error(`/health/${which} still ${answer.status} after ${timeoutMs} ms`);
-    await sleep(20);
-  }
-}
+const probeUntil = (url: string, which: 'live' | 'ready' | 'startup', status: number, timeoutMs = 5_000) =>
+  probeUntilAt<HealthBody>(url, which, status, timeoutMs, 20);
 
 describe('Health probes (Terminus)', () => {
   let herald: RunningHerald;

@@ -465,11 +465,16 @@ describe('OpenAPI: /openapi.json and the running server agree', () => {
     for (const id of CONTRACT_ORDER) {
       it(`${id}`, async () => {
         const operation = op(id);
-        if (id === 'listConnections') await waitFor(() => heldStream !== undefined);
+        if (id === 'listConnections') await eventually(() => heldStream !== undefined, 5_000, 'the held stream');
         // The app shares this process's event loop: a stall of the test runner itself (over 1 s in the last
         // 10 s, on a loaded machine) is a documented 503 until it ages out; the probe must then answer 200.
         if (id === 'getLiveness')
-          await waitForAsync(async () => (await send(herald.url, documentedCall(operation))).status === 200, 12_000);
+          await eventually(
+            async () => (await send(herald.url, documentedCall(operation))).status === 200,
+            12_000,
+            `${id} to answer 200`,
+            50,
+          );
         for (const [, body] of bodyExamples(operation)) {
           const answer = await check(operation, documentedCall(operation, {}, body), successStatus(operation), {
             stream: isStream(operation) ? { until: (a) => a.frames.length >= FRAMES_TO_READ[id] } : undefined,
@@ -511,7 +516,7 @@ describe('OpenAPI: /openapi.json and the running server agree', () => {
               const connection = (JSON.parse(list.text) as { id: string; topics: string[] }[]).find((c) =>
                 c.topics.includes(topic),
               );
-              await waitFor(() => stream.frames.length >= 2);
+              await eventually(() => stream.frames.length >= 2, 5_000, 'two frames');
               const kick = op('kickConnection');
               await check(kick, documentedCall(kick, { path: { id: connection!.id } }), 204);
             },
@@ -961,7 +966,12 @@ describe('OpenAPI: /openapi.json and the running server agree', () => {
       // The apps run in this process: blocking this thread stalls their event loop past the 1 s bound.
       const until = Date.now() + 1_300;
       while (Date.now() < until);
-      await waitForAsync(async () => (await send(brokerless.url, documentedCall(live))).status === 503);
+      await eventually(
+        async () => (await send(brokerless.url, documentedCall(live))).status === 503,
+        5_000,
+        'the broker to be down',
+        50,
+      );
       const wedged = await check(live, documentedCall(live), 503, { server: brokerless });
       expect(JSON.parse(wedged.text)).toMatchObject({ error: { eventLoop: { status: 'down' } } });
     });
@@ -1014,19 +1024,3 @@ describe('OpenAPI: /openapi.json and the running server agree', () => {
     expect(Object.keys(NOT_PROVOKED).filter((entry) => observed.has(entry) || !documented.includes(entry))).toEqual([]);
   });
 });
-
-async function waitForAsync(condition: () => Promise<boolean>, timeoutMs = 5_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error('timed out');
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
-
-async function waitFor(condition: () => boolean, timeoutMs = 5_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error('timed out');
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}

@@ -49,15 +49,6 @@ class HeraldProcess extends HeraldChild {
   }
 }
 
-/** Polls an async check until it holds. */
-async function until(check: () => Promise<boolean>, what: string, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(50);
-  }
-}
-
 const readiness = async (herald: HeraldProcess): Promise<number> =>
   (await request(`${herald.url}/health/ready`)).status;
 
@@ -205,7 +196,7 @@ describeWith(available, `Redis at ${REDIS_URL}`)('Scale-out over Redis: two Hera
     const refused = await b.publish('outage', 'refused');
     expect(refused.status).toBe(503);
     expect(refused.headers.get('retry-after')).toMatch(/^[0-9]+$/);
-    await until(async () => (await readiness(b)) === 503, 'B not ready');
+    await eventually(async () => (await readiness(b)) === 503, 10_000, 'B not ready', 50);
     const during = [];
     for (let i = 0; i < 20; i++) during.push(await a.publishOk('outage', `during ${i}`));
     const heartbeats = onB.comments.length;
@@ -219,7 +210,7 @@ describeWith(available, `Redis at ${REDIS_URL}`)('Scale-out over Redis: two Hera
     await onB.waitForEvents(22);
     await sleep(100);
     expect(ids(onB.events)).toEqual([before, ...during, after]);
-    await until(async () => (await readiness(b)) === 200, 'B ready again');
+    await eventually(async () => (await readiness(b)) === 200, 10_000, 'B ready again', 50);
     expect(b.logged('redis live feed restored').at(-1)).toMatchObject({ level: 'info', recoveredEvents: 20 });
   });
 
@@ -257,7 +248,7 @@ describeWith(available, `Redis at ${REDIS_URL}`)('Scale-out over Redis: two Hera
       await sleep(1_500);
       expect(c.running).toBe(true);
       await late.open();
-      await until(async () => (await readiness(c)) === 200, 'C ready');
+      await eventually(async () => (await readiness(c)) === 200, 10_000, 'C ready', 50);
       const onA = await ready(open(a, 'topic=late'));
       const id = await c.publishOk('late', 'hello');
       await onA.waitForEvents(1);

@@ -6,6 +6,10 @@ import { loadConfig, type HeraldConfig } from '../../src/config/herald-config.js
 import { createHerald } from '../../src/herald.js';
 import { JsonLogger } from '../../src/logging/json-logger.js';
 
+import { eventually } from './poll.js';
+
+export { eventually, sleep, until } from './poll.js';
+
 export const ADMIN_TOKEN = 'test-admin-token-0123456789';
 export const PUBLISH_TOKEN = 'test-publish-token-0123456789';
 
@@ -25,9 +29,14 @@ export async function startHerald(env: Record<string, string> = {}): Promise<Run
   // Each app gets its own alert store unless the test shares one on purpose (restart tests).
   const alertsStore = join(mkdtempSync(join(tmpdir(), 'herald-test-')), 'alerts.json');
   const config = loadConfig({ ADMIN_TOKEN, PUBLISH_TOKEN, LOG_LEVEL: 'warn', ALERTS_STORE_PATH: alertsStore, ...env });
+  return startHeraldWith(config);
+}
+
+/** Starts the real app with `config` as given on 127.0.0.1:`listenPort` (0: ephemeral; fixed to restart "the same server"). */
+export async function startHeraldWith(config: HeraldConfig, listenPort = 0): Promise<RunningHerald> {
   const logs: string[] = [];
   const app = await createHerald(config, { logger: new JsonLogger(config.logLevel, (line) => logs.push(line)) });
-  await app.listen(0, '127.0.0.1');
+  await app.listen(listenPort, '127.0.0.1');
   const address = app.getHttpServer().address();
   const port = typeof address === 'object' && address ? address.port : 0;
   return {
@@ -70,6 +79,21 @@ function parseBody(text: string): unknown {
   }
 }
 
+/** Probes `/health/<which>` until it answers `status`; returns that answer. */
+export function probeUntil<T>(
+  url: string,
+  which: 'live' | 'ready' | 'startup',
+  status: number,
+  timeoutMs = 5_000,
+  intervalMs = 20,
+): Promise<HttpAnswer<T>> {
+  const answered = async () => {
+    const answer = await request<T>(`${url}/health/${which}`);
+    return answer.status === status && answer;
+  };
+  return eventually(answered, timeoutMs, `/health/${which} to answer ${status}`, intervalMs);
+}
+
 /** Publishes one event with the publish token; returns the answer. */
 export function publish(
   herald: RunningHerald,
@@ -89,25 +113,3 @@ export async function publishOk(herald: RunningHerald, topic: string, data: unkn
   if (answer.status !== 202) throw new Error(`publish failed: ${answer.status} ${JSON.stringify(answer.body)}`);
   return answer.body.id;
 }
-
-/** Polls `check` (sync or async) until it gives a value other than undefined/false, or fails after `timeoutMs`. */
-export async function eventually<T>(
-  check: () => T | undefined | false | PromiseLike<T | undefined | false>,
-  timeoutMs = 5_000,
-  what = 'condition',
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
-
-/** `eventually` with the page and admin checks' argument order and a longer default (browsers are slow to start). */
-export function until<T>(check: () => Promise<T | undefined | false>, what: string, timeoutMs = 8_000): Promise<T> {
-  return eventually(check, timeoutMs, what);
-}
-
-export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));

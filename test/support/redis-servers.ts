@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
-import { sleep } from './herald.js';
+import { eventually } from './poll.js';
 import { TcpProxy } from './tcp-proxy.js';
 
 /** Every redis-server this module started and has not seen exit: killed if the test process exits first. */
@@ -76,13 +76,15 @@ export class RedisProcess {
     const dir = mkdtempSync(join(tmpdir(), 'herald-redis-'));
     const port = await TcpProxy.closedPort();
     const node = new RedisProcess(port, dir, args(port, dir));
-    const deadline = Date.now() + 10_000;
-    while (!(await node.answers())) {
-      if (!node.running || Date.now() > deadline) {
-        await node.stop();
-        throw new Error(`redis-server on port ${port} did not start: ${node.output.trim()}`);
-      }
-      await sleep(50);
+    // Settled once it answers or has died; a death or 10 s of silence fails the start.
+    const settled = () => node.answers().then((answers) => answers || !node.running);
+    const answered = await eventually(settled, 10_000, 'redis-server', 50).then(
+      () => node.running,
+      () => false,
+    );
+    if (!answered) {
+      await node.stop();
+      throw new Error(`redis-server on port ${port} did not start: ${node.output.trim()}`);
     }
     return node;
   }
@@ -229,8 +231,7 @@ export class SentinelGroup {
 
   /** Waits until every Sentinel names `node` as the primary and it says so itself. */
   async waitForPrimary(node: RedisProcess, timeoutMs = 20_000): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
+    const leads = async () => {
       const named = await Promise.all(
         this.sentinels.map((sentinel) =>
           sentinel.call('SENTINEL', 'get-master-addr-by-name', this.name).then(
@@ -243,17 +244,15 @@ export class SentinelGroup {
         (reply) => (reply as string[])[0],
         () => undefined,
       );
-      if (named.every(Boolean) && role === 'master') return;
-      if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${node.port} to lead`);
-      await sleep(100);
-    }
+      return named.every(Boolean) && role === 'master';
+    };
+    await eventually(leads, timeoutMs, `${node.port} to lead`, 100);
   }
 
   /** Until every Sentinel sees the primary up, its replica, and the other Sentinels (so a vote can happen). */
   private async waitUntilWatched(otherSentinels: number): Promise<void> {
-    const deadline = Date.now() + 15_000;
     let last: unknown;
-    for (;;) {
+    const settled = async () => {
       const replication = String(await this.replica.call('INFO', 'replication'));
       const views = await Promise.all(
         this.sentinels.map((sentinel) => sentinel.call('SENTINEL', 'master', this.name).catch(() => undefined)),
@@ -265,11 +264,10 @@ export class SentinelGroup {
           field(view, 'num-slaves') === '1' &&
           Number(field(view, 'num-other-sentinels')) >= otherSentinels,
       );
-      if (ok && replication.includes('master_link_status:up')) return;
       last = { replication, views };
-      if (Date.now() > deadline) throw new Error(`sentinels never settled: ${JSON.stringify(last)}`);
-      await sleep(100);
-    }
+      return ok && replication.includes('master_link_status:up');
+    };
+    await eventually(settled, 15_000, () => `the sentinels to settle: ${JSON.stringify(last)}`, 100);
   }
 
   async stop(): Promise<void> {

@@ -1,18 +1,12 @@
-import { createParser, type EventSourceMessage } from 'eventsource-parser';
+import type { EventSourceMessage } from 'eventsource-parser';
 import { parseEventId, type EventCursor } from '@herald/sse';
-import { parseRetryAfter } from './backoff.js';
 import { closeReasonOf, presenceInfoOf, resetInfoOf } from './control-frames.js';
 import { decideRetry, type StreamEnd } from './retry-policy.js';
+import { readEventSource, readFetchBody, type FrameSink } from './stream-readers.js';
+import { envelopeEvent, errorText, streamBodyOf, streamUrl, type Attempt, type StreamEvent } from './stream-wire.js';
 import type { ConnectionState, HeraldError, PresenceInfo, ResetInfo, StreamTransport } from './types.js';
 
-/** One event off the wire, from its envelope. */
-export interface StreamEvent {
-  id: string;
-  topic: string;
-  type: string;
-  data: unknown;
-  ts: number;
-}
+export type { StreamEvent } from './stream-wire.js';
 
 export interface EventStreamListener {
   /** Events of one read, in id order; `lastEventId` already points past them. */
@@ -46,35 +40,8 @@ export interface EventStreamOptions {
   random: () => number;
 }
 
-/** The largest error body read from a refused request. */
-const MAX_ERROR_BODY = 4096;
-/** A frame larger than this is not Herald's (MAX_EVENT_BYTES is far smaller): stop buffering it. */
-const BUFFER_LIMIT = 16 * 1024 * 1024;
 /** A stream that stayed open this long, or carried an event, resets the backoff. */
 const STABLE_AFTER_MS = 5_000;
-
-/** One connection attempt, and how it ends when we end it ourselves. */
-interface Attempt {
-  controller: AbortController;
-  end?: StreamEnd;
-}
-
-interface Envelope {
-  topic: string;
-  type?: string;
-  data: unknown;
-  ts: number;
-}
-
-function isEnvelope(value: unknown): value is Envelope {
-  if (typeof value !== 'object' || value === null) return false;
-  const v = value as Record<string, unknown>;
-  return typeof v.topic === 'string' && typeof v.ts === 'number' && 'data' in v;
-}
-
-function describe(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
 
 /**
  * The one HTTP stream of a hub: `GET /v1/events?format=envelope` for a set of
@@ -111,6 +78,14 @@ export class EventStream {
   private lost = false;
   private wake: (() => void) | undefined;
   private addEventSourceType: ((type: string) => void) | undefined;
+  /** What the readers hand their frames to. */
+  private readonly sink: FrameSink = {
+    handle: (message, batch) => this.handle(message, batch),
+    flush: (batch) => this.flush(batch),
+    retry: (ms) => {
+      this.retryMs = ms;
+    },
+  };
 
   constructor(
     private readonly options: EventStreamOptions,
@@ -240,7 +215,7 @@ export class EventStream {
       try {
         token = await this.options.token();
       } catch (error) {
-        return { kind: 'network', message: `the token function failed: ${describe(error)}` };
+        return { kind: 'network', message: `the token function failed: ${errorText(error)}` };
       }
       if (attempt.end) return attempt.end;
       const end =
@@ -256,21 +231,14 @@ export class EventStream {
   }
 
   private url(token: string | null, lastEventIdInQuery: boolean): string {
-    const url = new URL(
-      'v1/events',
-      this.options.baseUrl.endsWith('/') ? this.options.baseUrl : `${this.options.baseUrl}/`,
-    );
-    for (const topic of this.topics) url.searchParams.append('topic', topic);
-    url.searchParams.set('format', 'envelope');
-    if (this.options.latest === true) url.searchParams.set('since', 'latest');
-    if (this.presence && !this.presenceOff && this.presenceRefusal === undefined) {
-      url.searchParams.set('presence', '1');
-    }
-    if (lastEventIdInQuery && this.lastEventId !== null) url.searchParams.set('lastEventId', this.lastEventId);
-    if (token !== null && (this.options.tokenIn === 'query' || lastEventIdInQuery)) {
-      url.searchParams.set('access_token', token);
-    }
-    return url.toString();
+    return streamUrl({
+      baseUrl: this.options.baseUrl,
+      topics: this.topics,
+      latest: this.options.latest === true,
+      presence: this.presence && !this.presenceOff && this.presenceRefusal === undefined,
+      lastEventId: lastEventIdInQuery ? this.lastEventId : null,
+      accessToken: token !== null && (this.options.tokenIn === 'query' || lastEventIdInQuery) ? token : null,
+    });
   }
 
   private async readFetch(
@@ -290,74 +258,14 @@ export class EventStream {
         credentials: this.options.credentials,
       });
     } catch (error) {
-      return attempt.end ?? { kind: 'network', message: describe(error) };
+      return attempt.end ?? { kind: 'network', message: errorText(error) };
     }
-    if (response.status !== 200) {
-      const message = await errorMessage(response);
-      if (response.status >= 200 && response.status < 300) {
-        return { kind: 'http', status: response.status, retryAfterMs: undefined, message };
-      }
-      return {
-        kind: 'http',
-        status: response.status,
-        retryAfterMs: parseRetryAfter(response.headers.get('retry-after'), Date.now()),
-        message,
-      };
-    }
-    const contentType = response.headers.get('content-type') ?? '';
-    if (!contentType.toLowerCase().startsWith('text/event-stream') || response.body === null) {
-      void response.body?.cancel().catch(() => undefined);
-      return { kind: 'protocol', message: `expected text/event-stream, got ${contentType || 'no content type'}` };
-    }
+    const answer = await streamBodyOf(response);
+    if (answer.end) return answer.end;
     opened(this.options.now(), response.headers.get('date'));
-    return this.readBody(response.body, attempt);
-  }
-
-  private async readBody(body: ReadableStream<Uint8Array>, attempt: Attempt): Promise<StreamEnd> {
-    const reader = body.getReader();
-    const decoder = new TextDecoder();
-    const batch: StreamEvent[] = [];
-    let closeReason: string | undefined;
-    let failed: string | undefined;
-    const parser = createParser({
-      maxBufferSize: BUFFER_LIMIT,
-      onEvent: (message) => {
-        if (closeReason !== undefined) return;
-        const reason = this.handle(message, batch);
-        if (reason !== undefined) closeReason = reason;
-      },
-      onRetry: (ms) => {
-        this.retryMs = ms;
-      },
-      onError: (error) => {
-        if (error.type === 'max-buffer-size-exceeded') failed = error.message;
-      },
-    });
-    let idle: ReturnType<typeof setTimeout> | undefined;
-    const watch = (): void => {
-      clearTimeout(idle);
-      idle = setTimeout(() => this.endAttempt({ kind: 'idle-timeout' }), this.options.idleTimeoutMs);
-    };
-    watch();
-    try {
-      for (;;) {
-        const { value, done } = await reader.read();
-        if (done) return closeReason !== undefined ? { kind: 'server-close', reason: closeReason } : { kind: 'ended' };
-        watch();
-        parser.feed(decoder.decode(value, { stream: true }));
-        this.flush(batch);
-        if (failed !== undefined) return { kind: 'protocol', message: failed };
-        if (closeReason !== undefined) return { kind: 'server-close', reason: closeReason };
-      }
-    } catch (error) {
-      this.flush(batch);
-      return attempt.end ?? { kind: 'network', message: describe(error) };
-    } finally {
-      clearTimeout(idle);
-      // Ends the request when we leave early (close frame, resubscribe, protocol error).
-      attempt.controller.abort();
-      reader.releaseLock();
-    }
+    return readFetchBody(answer.body, attempt, this.sink, this.options.idleTimeoutMs, () =>
+      this.endAttempt({ kind: 'idle-timeout' }),
+    );
   }
 
   /**
@@ -390,23 +298,9 @@ export class EventStream {
     if (cursor && this.lastCursor && cursor.epoch === this.lastCursor.epoch && cursor.seq <= this.lastCursor.seq) {
       return undefined;
     }
-    let envelope: unknown;
-    try {
-      envelope = JSON.parse(message.data);
-    } catch {
-      envelope = undefined;
-    }
-    if (isEnvelope(envelope)) {
-      batch.push({
-        id: message.id,
-        topic: envelope.topic,
-        type: envelope.type ?? type,
-        data: envelope.data,
-        ts: envelope.ts,
-      });
-    } else {
-      this.skipped(`event ${message.id} is not an envelope`);
-    }
+    const event = envelopeEvent(message.id, type, message.data);
+    if (event) batch.push(event);
+    else this.skipped(`event ${message.id} is not an envelope`);
     this.advance(message.id, cursor);
     return undefined;
   }
@@ -439,7 +333,6 @@ export class EventStream {
     this.listener.events(events, this.options.now());
   }
 
-  /** Where fetch cannot stream: EventSource, driven by our own reconnect policy (it cannot see statuses). */
   private readEventSource(
     token: string | null,
     attempt: Attempt,
@@ -448,34 +341,16 @@ export class EventStream {
     const EventSourceClass = this.options.EventSource;
     if (!EventSourceClass)
       return Promise.resolve({ kind: 'protocol', message: 'neither fetch streaming nor EventSource' });
-    return new Promise<StreamEnd>((resolve) => {
-      const source = new EventSourceClass(this.url(token, true), {
-        withCredentials: this.options.credentials === 'include',
-      });
-      const batch: StreamEvent[] = [];
-      const finish = (end: StreamEnd): void => {
-        source.close();
-        this.addEventSourceType = undefined;
-        attempt.controller.signal.removeEventListener('abort', onAbort);
-        resolve(end);
-      };
-      const onAbort = (): void => finish(attempt.end ?? { kind: 'resubscribe' });
-      const onFrame = (event: MessageEvent<string>): void => {
-        // EventSource repeats the last id on a frame without one: the id we already stand at means none.
-        const id = event.lastEventId === this.lastEventId ? '' : event.lastEventId;
-        const message: EventSourceMessage = { id, event: event.type, data: event.data };
-        const reason = this.handle(message, batch);
-        this.flush(batch);
-        if (reason !== undefined) finish({ kind: 'server-close', reason });
-      };
-      attempt.controller.signal.addEventListener('abort', onAbort);
-      source.onopen = () => opened(this.options.now(), null);
-      source.onerror = () => finish({ kind: 'network', message: 'the EventSource failed (status not visible)' });
-      for (const type of ['message', 'reset', 'close', ...(this.presence ? ['presence'] : []), ...this.eventTypes]) {
-        source.addEventListener(type, onFrame as EventListener);
-      }
-      this.addEventSourceType = (type) => source.addEventListener(type, onFrame as EventListener);
-    });
+    const read = {
+      EventSource: EventSourceClass,
+      url: this.url(token, true),
+      withCredentials: this.options.credentials === 'include',
+      types: ['message', 'reset', 'close', ...(this.presence ? ['presence'] : []), ...this.eventTypes],
+      lastEventId: () => this.lastEventId,
+      opened: () => opened(this.options.now(), null),
+      onTypeAdder: (add: ((type: string) => void) | undefined) => (this.addEventSourceType = add),
+    };
+    return readEventSource(read, attempt, this.sink);
   }
 
   private setState(state: ConnectionState): void {
@@ -483,18 +358,4 @@ export class EventStream {
     this.state = state;
     this.listener.state(state);
   }
-}
-
-async function errorMessage(response: Response): Promise<string> {
-  let text = '';
-  try {
-    text = (await response.text()).slice(0, MAX_ERROR_BODY);
-    const body: unknown = JSON.parse(text);
-    const message = (body as { message?: unknown }).message;
-    if (typeof message === 'string') return `${response.status}: ${message}`;
-    if (Array.isArray(message)) return `${response.status}: ${message.join('; ')}`;
-  } catch {
-    // Not JSON: the status and the start of the text say enough.
-  }
-  return `${response.status} ${response.statusText}${text ? `: ${text.slice(0, 200)}` : ''}`.trim();
 }

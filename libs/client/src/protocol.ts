@@ -1,4 +1,4 @@
-import type { ConnectionState, HeraldError, PresenceInfo, ResetInfo, StreamTransport } from './types.js';
+import type { ClientMetrics, HeraldError, PresenceInfo, ResetInfo, StreamTransport } from './types.js';
 
 /** Bump when the messages below change: the worker's name includes it, so old and new tabs never mix. */
 export const PROTOCOL_VERSION = 2;
@@ -19,18 +19,19 @@ export interface HubConfig {
   latest: boolean;
 }
 
-/** The stream's figures, pushed to every tab on each change. */
-export interface HubStats {
-  state: ConnectionState;
-  transport: StreamTransport;
-  topics: string[];
-  lastEventId: string | null;
-  connectTimeMs: number | null;
-  connects: number;
-  reconnects: number;
-  resubscribes: number;
-  resets: number;
-}
+/** The stream's figures, pushed to every tab on each change: the part of `ClientMetrics` the hub owns. */
+export type HubStats = Pick<
+  ClientMetrics,
+  | 'state'
+  | 'transport'
+  | 'topics'
+  | 'lastEventId'
+  | 'connectTimeMs'
+  | 'connects'
+  | 'reconnects'
+  | 'resubscribes'
+  | 'resets'
+>;
 
 /** One event for one tab, with the ids of the tab's subscriptions that want it. */
 export interface RoutedEvent {
