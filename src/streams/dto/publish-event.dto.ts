@@ -1,7 +1,10 @@
 import { BadRequestException } from '@nestjs/common';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { DEFAULT_EVENT_TYPE, EVENT_TYPE_PATTERN, isValidTopic, TOPIC_PATTERN } from '@herald/sse';
-import { ANY_JSON } from '../streams.schema.js';
+import { ANY_JSON, EVENT_ID_PROPERTY, EXAMPLE_EVENT_ID } from './properties.js';
+
+/** Most events one `POST /v1/events` may carry. */
+export const MAX_BATCH = 1_000;
 
 const TYPE_RULE = 'type must be 1-64 characters from A-Z a-z 0-9 _ - . :';
 const TOPIC_RULE = 'topic must be 1-256 characters from A-Z a-z 0-9 _ - . : / ~ @';
@@ -97,4 +100,21 @@ export class BatchEventDto extends PublishEventDto {
       return { topic, type, data };
     });
   }
+}
+
+/** 202 of `POST /v1/topics/{topic}/events`. */
+export class PublishAccepted {
+  @ApiProperty({ ...EVENT_ID_PROPERTY, example: EXAMPLE_EVENT_ID })
+  id!: string;
+}
+
+/** 202 of `POST /v1/events`. */
+export class BatchAccepted {
+  @ApiProperty({
+    type: 'array',
+    items: EVENT_ID_PROPERTY,
+    description: 'The ids of the events, in the order of the request.',
+    example: ['mwtm6owhb8wp-43', 'mwtm6owhb8wp-44'],
+  })
+  ids!: string[];
 }
