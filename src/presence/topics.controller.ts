@@ -11,7 +11,7 @@ import {
 } from '@nestjs/common';
 import { ApiExtraModels, ApiOkResponse, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
 import type { Request } from 'express';
-import { isValidTopic } from '@herald/sse';
+import { invalidTopicMessage, isValidTopic } from '@herald/sse';
 import { HERALD_CONFIG, type HeraldConfig } from '../config/herald-config.js';
 import { BrokerUnavailableError, EVENT_BROKER, type EventBroker } from '../broker/event-broker.js';
 import { RetryLaterException } from '../http/retry-later.exception.js';
@@ -19,7 +19,6 @@ import { ApiErrors } from '../openapi/http-error.schema.js';
 import { ApiPublisherAuth } from '../openapi/security.js';
 import { TAGS } from '../openapi/tags.js';
 import { assertMayPublish, mayPublish, PublisherGuard } from '../streams/guards/publisher.guard.js';
-import { invalidTopicMessage } from '../streams/subscribe-request.js';
 import { parseMemberKey, PRESENCE, PresenceUnavailableError, type PresenceTracker } from './presence-tracker.js';
 import { PageQuery, TOPIC_MODELS, TopicInfo, TopicList, TopicListQuery, TopicPresence } from './topics.schema.js';
 

@@ -13,7 +13,7 @@ import {
 } from '@nestjs/common';
 import { ApiExcludeEndpoint, ApiExtraModels, ApiTags } from '@nestjs/swagger';
 import type { Request } from 'express';
-import { isValidTopic } from '@herald/sse';
+import { invalidTopicMessage, isValidTopic } from '@herald/sse';
 import { HERALD_CONFIG, type HeraldConfig } from '../config/herald-config.js';
 import { EVENT_BROKER, type EventBroker, type PublishRequest } from '../broker/event-broker.js';
 import type { HeraldEvent } from '../broker/herald-event.js';
@@ -56,9 +56,7 @@ export class PublishController {
   ): Promise<PublishAccepted> {
     const once = idempotencyKey(req, this.config);
     if (!isValidTopic(topic)) {
-      throw new BadRequestException(
-        `invalid topic ${JSON.stringify(topic)}: 1-256 characters from A-Z a-z 0-9 _ - . : / ~ @`,
-      );
+      throw new BadRequestException(invalidTopicMessage(topic));
     }
     assertMayPublish(req, [topic]);
     const [event] = await this.publish(

@@ -10,7 +10,16 @@ import {
 import { MAX_JSON_DEPTH } from '../http/json-body.js';
 import { composed } from '../openapi/compose.js';
 import { ApiErrors } from '../openapi/http-error.schema.js';
-import { BatchAccepted, BatchEventDto, MAX_BATCH, PublishAccepted, PublishEventDto } from './dto/publish-event.dto.js';
+import {
+  BatchAccepted,
+  BatchEventDto,
+  MAX_BATCH,
+  PublishAccepted,
+  PublishEventDto,
+  TOPIC_MESSAGE,
+  TYPE_MESSAGE,
+} from './dto/publish-event.dto.js';
+import { invalidTopicMessage } from '@herald/sse';
 import { EXAMPLE_POSITION, EXAMPLE_TOPIC, TOPIC_PROPERTY } from './dto/properties.js';
 
 /** The OpenAPI side of the publish API: one decorator per route. */
@@ -65,16 +74,16 @@ function ApiPublishErrors(shape: 'one' | 'batch'): MethodDecorator {
   const badBody: Record<string, string> =
     shape === 'one'
       ? {
-          badTopic: 'invalid topic "a b": 1-256 characters from A-Z a-z 0-9 _ - . : / ~ @',
-          badType: 'the body: type must be 1-64 characters from A-Z a-z 0-9 _ - . :',
+          badTopic: invalidTopicMessage('a b'),
+          badType: `the body: ${TYPE_MESSAGE}`,
           noData: 'the body: data is required (any JSON value, null included)',
           notAnObject: 'the body must be a JSON object {"type"?, "data"}, got a string',
           malformed: 'the body is not valid JSON: Unexpected token } in JSON at position 9',
           tooDeep,
         }
       : {
-          empty: 'a batch holds 1 to 1000 events, got 0',
-          badTopic: 'event 0: topic must be 1-256 characters from A-Z a-z 0-9 _ - . : / ~ @',
+          empty: `a batch holds 1 to ${MAX_BATCH} events, got 0`,
+          badTopic: `event 0: ${TOPIC_MESSAGE}`,
           notAList: 'the body must be a JSON array of events [{"topic", "type"?, "data"}, …], got an object',
           tooDeep,
         };

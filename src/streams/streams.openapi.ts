@@ -9,7 +9,7 @@ import {
   type HeaderObject,
   type MediaTypeObject,
 } from '@nestjs/swagger';
-import { MAX_TOPICS_PER_SUBSCRIPTION } from '@herald/sse';
+import { invalidTopicMessage, MAX_TOPICS_PER_SUBSCRIPTION, tooManyTopicsMessage } from '@herald/sse';
 import { composed } from '../openapi/compose.js';
 import { ApiErrors } from '../openapi/http-error.schema.js';
 import { Connection } from './dto/connection.dto.js';
@@ -28,8 +28,8 @@ import { STREAM_EXAMPLES, STREAM_FRAME_SCHEMA } from './dto/stream-frames.dto.js
 
 const BAD_SUBSCRIBE_EXAMPLES = {
   noTopic: 'at least one "topic" query parameter is required',
-  badTopic: 'invalid topic "a b": 1-256 characters from A-Z a-z 0-9 _ - . : / ~ @',
-  tooManyTopics: 'too many topics: 65 given, at most 64',
+  badTopic: invalidTopicMessage('a b'),
+  tooManyTopics: tooManyTopicsMessage(MAX_TOPICS_PER_SUBSCRIPTION + 1),
 };
 
 /** `topic` (repeatable) and the resume point, shared by the stream and the long-poll. */
@@ -38,7 +38,7 @@ function ApiSubscribeParameters(): MethodDecorator {
     ApiQuery({
       name: 'topic',
       required: true,
-      description: 'A topic to subscribe to; repeat the parameter for more (1–64 topics).',
+      description: `A topic to subscribe to; repeat the parameter for more (1–${MAX_TOPICS_PER_SUBSCRIPTION} topics).`,
       style: 'form',
       explode: true,
       schema: {

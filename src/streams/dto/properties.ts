@@ -1,5 +1,12 @@
 import type { ApiPropertyOptions } from '@nestjs/swagger';
-import { EVENT_TYPE_PATTERN, TOPIC_PATTERN } from '@herald/sse';
+import {
+  EVENT_TYPE_PATTERN,
+  EVENT_TYPE_RULE_DOC,
+  MAX_EVENT_TYPE_LENGTH,
+  MAX_TOPIC_LENGTH,
+  TOPIC_PATTERN,
+  TOPIC_RULE_DOC,
+} from '@herald/sse';
 
 /** The property shapes and examples the Streams wire classes share. */
 
@@ -14,16 +21,16 @@ export const TOPIC_PROPERTY = {
   type: 'string',
   pattern: TOPIC_PATTERN.source,
   minLength: 1,
-  maxLength: 256,
-  description: '1–256 characters from `A-Z a-z 0-9 _ - . : / ~ @`.',
+  maxLength: MAX_TOPIC_LENGTH,
+  description: `${TOPIC_RULE_DOC}.`,
 } as const;
 
 export const EVENT_TYPE_PROPERTY = {
   type: 'string',
   pattern: EVENT_TYPE_PATTERN.source,
   minLength: 1,
-  maxLength: 64,
-  description: '1–64 characters from `A-Z a-z 0-9 _ - . :`.',
+  maxLength: MAX_EVENT_TYPE_LENGTH,
+  description: `${EVENT_TYPE_RULE_DOC}.`,
 } as const;
 
 export const EVENT_ID_PROPERTY = {
