@@ -4,7 +4,7 @@ import { CLOSE_REASONS, REFUSE_REASONS, type CloseReason, type RefuseReason } fr
 import type { ActiveAlert } from './figures.js';
 import type { TrendWindow } from './memory-monitor.js';
 import type { ChartPoint } from './monitoring.service.js';
-import type { HeapTrendView, HeraldStatus, Percentiles } from './status.js';
+import type { HeraldStatus } from './status.js';
 
 /** OpenAPI documentation of `/status` and the dashboard's stream. Bytes and milliseconds are plain numbers. */
 
@@ -27,8 +27,8 @@ function countsBy(
   } as ApiPropertyOptions;
 }
 
-@ApiSchema({ description: 'Median and 99th percentile, ms.' })
-export class PercentilesView implements Percentiles {
+@ApiSchema({ name: 'PercentilesView', description: 'Median and 99th percentile, ms.' })
+export class Percentiles {
   @ApiProperty({ ...NUMBER, example: 1.2 })
   p50!: number;
 
@@ -37,7 +37,7 @@ export class PercentilesView implements Percentiles {
 }
 
 @ApiSchema({ description: 'heapUsed over a window, bytes.' })
-export class HeapTrend implements HeapTrendView {
+export class HeapTrend {
   @ApiProperty({ ...COUNT, example: 41_200_000 })
   min!: number;
 
@@ -105,8 +105,8 @@ export class StatusConnections implements Readonly<HeraldStatus['connections']> 
   @ApiProperty({ ...COUNT, description: 'Mean lifetime of closed streams.', example: 184_000 })
   averageDurationMs!: number;
 
-  @ApiProperty({ type: PercentilesView, description: 'Lifetime of closed streams.' })
-  durationMs!: PercentilesView;
+  @ApiProperty({ type: Percentiles, description: 'Lifetime of closed streams.' })
+  durationMs!: Percentiles;
 
   @ApiProperty({ ...NUMBER, description: 'Events delivered per stream opened since start.', example: 142.7 })
   messagesPerConnection!: number;
@@ -215,7 +215,7 @@ export class LeakStatus implements Readonly<HeraldStatus['memory']['leak']> {
 }
 
 /** The trend windows, by name. */
-export class HeapTrends implements Record<TrendWindow, HeapTrendView> {
+export class HeapTrends implements Record<TrendWindow, HeapTrend> {
   @ApiProperty({ type: HeapTrend })
   '1m'!: HeapTrend;
 
@@ -282,11 +282,11 @@ export class StatusThroughput implements Readonly<HeraldStatus['throughput']> {
   @ApiProperty({ ...NUMBER, example: 151 })
   averageMessageBytes!: number;
 
-  @ApiProperty({ type: PercentilesView, description: 'Publish → socket write, over the last 60 s.' })
-  deliveryLatencyMs!: PercentilesView;
+  @ApiProperty({ type: Percentiles, description: 'Publish → socket write, over the last 60 s.' })
+  deliveryLatencyMs!: Percentiles;
 
-  @ApiProperty({ type: PercentilesView, description: 'Event-loop delay over the last snapshot interval.' })
-  eventLoopDelayMs!: PercentilesView;
+  @ApiProperty({ type: Percentiles, description: 'Event-loop delay over the last snapshot interval.' })
+  eventLoopDelayMs!: Percentiles;
 
   @ApiProperty({ ...COUNT, description: 'Events held in history for replay.', example: 30_000 })
   historyEvents!: number;

@@ -1,18 +1,7 @@
 import type { CloseReason, RefuseReason } from '../streams/stream-counters.js';
 import type { ActiveAlert } from './figures.js';
 import type { TrendWindow } from './memory-monitor.js';
-
-export interface Percentiles {
-  p50: number;
-  p99: number;
-}
-
-export interface HeapTrendView {
-  min: number;
-  avg: number;
-  max: number;
-  windowMs: number;
-}
+import type { HeapTrend, Percentiles } from './monitoring.schema.js';
 
 /**
  * `GET /status` (API.md, Operations). Bytes and milliseconds are plain
@@ -48,8 +37,8 @@ export interface HeraldStatus {
   memory: {
     latest: { heapUsed: number; heapTotal: number; rss: number; external: number; arrayBuffers: number };
     /** heapUsed over the leak window. */
-    trend: HeapTrendView;
-    trends: Record<TrendWindow, HeapTrendView>;
+    trend: HeapTrend;
+    trends: Record<TrendWindow, HeapTrend>;
     leak: {
       suspected: boolean;
       slopeBytesPerSecond: number;
