@@ -4,7 +4,6 @@ import { CLOSE_REASONS, REFUSE_REASONS, type CloseReason, type RefuseReason } fr
 import type { ActiveAlert } from './figures.js';
 import type { TrendWindow } from './memory-monitor.js';
 import type { ChartPoint } from './monitoring.service.js';
-import type { HeraldStatus } from './status.js';
 
 /** OpenAPI documentation of `/status` and the dashboard's stream. Bytes and milliseconds are plain numbers. */
 
@@ -69,7 +68,7 @@ export class ActiveAlertView implements ActiveAlert {
   startedAt!: string;
 }
 
-export class StatusConnections implements Readonly<HeraldStatus['connections']> {
+export class StatusConnections {
   @ApiProperty({ ...COUNT, description: 'Open streams now.', example: 4213 })
   active!: number;
 
@@ -161,7 +160,7 @@ export class MemoryLatest {
   arrayBuffers!: number;
 }
 
-export class LeakStatus implements Readonly<HeraldStatus['memory']['leak']> {
+export class LeakStatus {
   @ApiProperty({ type: 'boolean', example: false })
   suspected!: boolean;
 
@@ -226,7 +225,7 @@ export class HeapTrends implements Record<TrendWindow, HeapTrend> {
   '15m'!: HeapTrend;
 }
 
-export class StreamCost implements NonNullable<HeraldStatus['memory']['streamCost']> {
+export class StreamCost {
   @ApiProperty({ ...COUNT, description: 'From the lowest recent heap floor.', example: 5200 })
   bytes!: number;
 
@@ -240,7 +239,7 @@ export class StreamCost implements NonNullable<HeraldStatus['memory']['streamCos
   streams!: number;
 }
 
-export class StatusMemory implements Readonly<HeraldStatus['memory']> {
+export class StatusMemory {
   @ApiProperty({ type: MemoryLatest, description: 'process.memoryUsage() at the last snapshot, bytes.' })
   latest!: MemoryLatest;
 
@@ -269,7 +268,7 @@ export class StatusMemory implements Readonly<HeraldStatus['memory']> {
   streamCost!: StreamCost | null;
 }
 
-export class StatusThroughput implements Readonly<HeraldStatus['throughput']> {
+export class StatusThroughput {
   @ApiProperty({ ...NUMBER, description: 'Events published per second over the last snapshot interval.', example: 850 })
   messagesPerSecond!: number;
 
@@ -305,8 +304,9 @@ export class StatusAlerts {
   active!: ActiveAlertView[];
 }
 
+/** `GET /status` (API.md, Operations): fields beyond the contract's are extensions, never renames. */
 @ApiSchema({ name: 'Status', description: 'The JSON snapshot of `GET /status`.' })
-export class StatusView implements HeraldStatus {
+export class StatusView {
   @ApiProperty({
     type: 'string',
     format: 'date-time',
