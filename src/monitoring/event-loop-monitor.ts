@@ -1,5 +1,5 @@
 import { createHistogram, performance, type RecordableHistogram } from 'node:perf_hooks';
-import type { Percentiles } from './status.js';
+import type { Percentiles } from './monitoring.schema.js';
 
 /**
  * Event-loop delay: a timer due every `resolutionMs` records how late it ran.

@@ -4,7 +4,6 @@ import { CLOSE_REASONS, REFUSE_REASONS, type CloseReason, type RefuseReason } fr
 import type { ActiveAlert } from './figures.js';
 import type { TrendWindow } from './memory-monitor.js';
 import type { ChartPoint } from './monitoring.service.js';
-import type { HeapTrendView, HeraldStatus, Percentiles } from './status.js';
 
 /** OpenAPI documentation of `/status` and the dashboard's stream. Bytes and milliseconds are plain numbers. */
 
@@ -27,8 +26,8 @@ function countsBy(
   } as ApiPropertyOptions;
 }
 
-@ApiSchema({ description: 'Median and 99th percentile, ms.' })
-export class PercentilesView implements Percentiles {
+@ApiSchema({ name: 'PercentilesView', description: 'Median and 99th percentile, ms.' })
+export class Percentiles {
   @ApiProperty({ ...NUMBER, example: 1.2 })
   p50!: number;
 
@@ -37,7 +36,7 @@ export class PercentilesView implements Percentiles {
 }
 
 @ApiSchema({ description: 'heapUsed over a window, bytes.' })
-export class HeapTrend implements HeapTrendView {
+export class HeapTrend {
   @ApiProperty({ ...COUNT, example: 41_200_000 })
   min!: number;
 
@@ -69,7 +68,7 @@ export class ActiveAlertView implements ActiveAlert {
   startedAt!: string;
 }
 
-export class StatusConnections implements Readonly<HeraldStatus['connections']> {
+export class StatusConnections {
   @ApiProperty({ ...COUNT, description: 'Open streams now.', example: 4213 })
   active!: number;
 
@@ -105,8 +104,8 @@ export class StatusConnections implements Readonly<HeraldStatus['connections']> 
   @ApiProperty({ ...COUNT, description: 'Mean lifetime of closed streams.', example: 184_000 })
   averageDurationMs!: number;
 
-  @ApiProperty({ type: PercentilesView, description: 'Lifetime of closed streams.' })
-  durationMs!: PercentilesView;
+  @ApiProperty({ type: Percentiles, description: 'Lifetime of closed streams.' })
+  durationMs!: Percentiles;
 
   @ApiProperty({ ...NUMBER, description: 'Events delivered per stream opened since start.', example: 142.7 })
   messagesPerConnection!: number;
@@ -161,7 +160,7 @@ export class MemoryLatest {
   arrayBuffers!: number;
 }
 
-export class LeakStatus implements Readonly<HeraldStatus['memory']['leak']> {
+export class LeakStatus {
   @ApiProperty({ type: 'boolean', example: false })
   suspected!: boolean;
 
@@ -215,7 +214,7 @@ export class LeakStatus implements Readonly<HeraldStatus['memory']['leak']> {
 }
 
 /** The trend windows, by name. */
-export class HeapTrends implements Record<TrendWindow, HeapTrendView> {
+export class HeapTrends implements Record<TrendWindow, HeapTrend> {
   @ApiProperty({ type: HeapTrend })
   '1m'!: HeapTrend;
 
@@ -226,7 +225,7 @@ export class HeapTrends implements Record<TrendWindow, HeapTrendView> {
   '15m'!: HeapTrend;
 }
 
-export class StreamCost implements NonNullable<HeraldStatus['memory']['streamCost']> {
+export class StreamCost {
   @ApiProperty({ ...COUNT, description: 'From the lowest recent heap floor.', example: 5200 })
   bytes!: number;
 
@@ -240,7 +239,7 @@ export class StreamCost implements NonNullable<HeraldStatus['memory']['streamCos
   streams!: number;
 }
 
-export class StatusMemory implements Readonly<HeraldStatus['memory']> {
+export class StatusMemory {
   @ApiProperty({ type: MemoryLatest, description: 'process.memoryUsage() at the last snapshot, bytes.' })
   latest!: MemoryLatest;
 
@@ -269,7 +268,7 @@ export class StatusMemory implements Readonly<HeraldStatus['memory']> {
   streamCost!: StreamCost | null;
 }
 
-export class StatusThroughput implements Readonly<HeraldStatus['throughput']> {
+export class StatusThroughput {
   @ApiProperty({ ...NUMBER, description: 'Events published per second over the last snapshot interval.', example: 850 })
   messagesPerSecond!: number;
 
@@ -282,11 +281,11 @@ export class StatusThroughput implements Readonly<HeraldStatus['throughput']> {
   @ApiProperty({ ...NUMBER, example: 151 })
   averageMessageBytes!: number;
 
-  @ApiProperty({ type: PercentilesView, description: 'Publish → socket write, over the last 60 s.' })
-  deliveryLatencyMs!: PercentilesView;
+  @ApiProperty({ type: Percentiles, description: 'Publish → socket write, over the last 60 s.' })
+  deliveryLatencyMs!: Percentiles;
 
-  @ApiProperty({ type: PercentilesView, description: 'Event-loop delay over the last snapshot interval.' })
-  eventLoopDelayMs!: PercentilesView;
+  @ApiProperty({ type: Percentiles, description: 'Event-loop delay over the last snapshot interval.' })
+  eventLoopDelayMs!: Percentiles;
 
   @ApiProperty({ ...COUNT, description: 'Events held in history for replay.', example: 30_000 })
   historyEvents!: number;
@@ -305,8 +304,9 @@ export class StatusAlerts {
   active!: ActiveAlertView[];
 }
 
+/** `GET /status` (API.md, Operations): fields beyond the contract's are extensions, never renames. */
 @ApiSchema({ name: 'Status', description: 'The JSON snapshot of `GET /status`.' })
-export class StatusView implements HeraldStatus {
+export class StatusView {
   @ApiProperty({
     type: 'string',
     format: 'date-time',

@@ -18,7 +18,8 @@ import { computeFigures, type ActiveAlert, type AlertsSource, type Figures, type
 import { bucketDelta, bucketQuantile } from './histogram.js';
 import { MemoryMonitor, TREND_WINDOWS_MS, type TrendWindow } from './memory-monitor.js';
 import { Ring } from './ring.js';
-import type { HeraldStatus, HeapTrendView, Percentiles } from './status.js';
+import type { HeapTrend, Percentiles } from './monitoring.schema.js';
+import type { HeraldStatus } from './status.js';
 
 /** The hot-path counters as they stood at one snapshot. */
 interface CounterSample {
@@ -200,7 +201,7 @@ export class MonitoringService implements OnModuleInit, OnModuleDestroy {
     const suspectedSince = this.memory.suspectedSince();
     const trends = Object.fromEntries(
       Object.entries(TREND_WINDOWS_MS).map(([name, windowMs]) => [name, this.trend(windowMs)]),
-    ) as Record<TrendWindow, HeapTrendView>;
+    ) as Record<TrendWindow, HeapTrend>;
     return {
       at: new Date(this.derived.at).toISOString(),
       uptimeSeconds: Math.round((now - this.startedAt) / 1000),
@@ -296,7 +297,7 @@ export class MonitoringService implements OnModuleInit, OnModuleDestroy {
     return { streams: this.registry.open, retainedBytes: this.broker.historyBytes?.() ?? 0 };
   }
 
-  private trend(windowMs: number): HeapTrendView {
+  private trend(windowMs: number): HeapTrend {
     const { min, avg, max } = this.memory.trend(windowMs);
     return { min, avg, max, windowMs };
   }

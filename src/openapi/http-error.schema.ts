@@ -1,6 +1,7 @@
 import { applyDecorators } from '@nestjs/common';
 import { ApiExtraModels, ApiProperty, ApiResponse, getSchemaPath, type HeaderObject } from '@nestjs/swagger';
 import { STATUS_CODES } from 'node:http';
+import { invalidTopicMessage } from '@herald/sse';
 
 /** The one error body of every refusal (src/http/http-error.filter.ts). */
 export class HttpErrorBody {
@@ -13,7 +14,7 @@ export class HttpErrorBody {
   @ApiProperty({
     description: 'What was wrong, for a human, naming the field; several invalid fields are joined with "; ".',
     type: 'string',
-    example: 'invalid topic "a b": 1-256 characters from A-Z a-z 0-9 _ - . : / ~ @',
+    example: invalidTopicMessage('a b'),
   })
   message!: string;
 }

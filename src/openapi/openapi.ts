@@ -3,6 +3,7 @@ import { DocumentBuilder, SwaggerModule, type OpenAPIObject, type PathItemObject
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { EVENT_TYPE_RULE_DOC, TOPIC_RULE_DOC } from '@herald/sse';
 import { ALERT_WEBHOOKS } from '../alerts/alerts.openapi.js';
 import { OCCUPANCY_WEBHOOKS } from '../presence/webhooks/occupancy-webhooks.schema.js';
 import { ADMIN_AUTH, METRICS_AUTH, PUBLISHER_AUTH, SUBSCRIBER_AUTH } from './security.js';
@@ -16,8 +17,8 @@ const DESCRIPTION = `
 Herald is a Server-Sent Events gateway: publishers \`POST\` events to topics, subscribers hold
 \`text/event-stream\` connections (or long-poll) and get them pushed, with exact resume after a disconnect.
 
-**Topics** are 1–256 characters from \`A-Z a-z 0-9 _ - . : / ~ @\`; **event types** 1–64 from
-\`A-Z a-z 0-9 _ - . :\` (default \`message\`). **Event ids** are assigned by Herald, \`<epoch>-<seq>\`: totally
+**Topics** are ${TOPIC_RULE_DOC}; **event types** ${EVENT_TYPE_RULE_DOC.replace(' characters', '')}
+(default \`message\`). **Event ids** are assigned by Herald, \`<epoch>-<seq>\`: totally
 ordered within one history, so one \`Last-Event-ID\` resumes a stream of many topics.
 
 **Errors** are always JSON \`{"statusCode", "error", "message"}\`. \`429\` and \`503\` carry \`Retry-After\`

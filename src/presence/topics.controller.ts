@@ -9,33 +9,17 @@ import {
   Req,
   UseGuards,
 } from '@nestjs/common';
-import { ApiExtraModels, ApiOkResponse, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
+import { ApiExtraModels, ApiTags } from '@nestjs/swagger';
 import type { Request } from 'express';
-import { isValidTopic } from '@herald/sse';
+import { invalidTopicMessage, isValidTopic } from '@herald/sse';
 import { HERALD_CONFIG, type HeraldConfig } from '../config/herald-config.js';
 import { BrokerUnavailableError, EVENT_BROKER, type EventBroker } from '../broker/event-broker.js';
 import { RetryLaterException } from '../http/retry-later.exception.js';
-import { ApiErrors } from '../openapi/http-error.schema.js';
-import { ApiPublisherAuth } from '../openapi/security.js';
 import { TAGS } from '../openapi/tags.js';
 import { assertMayPublish, mayPublish, PublisherGuard } from '../streams/guards/publisher.guard.js';
-import { invalidTopicMessage } from '../streams/subscribe-request.js';
 import { parseMemberKey, PRESENCE, PresenceUnavailableError, type PresenceTracker } from './presence-tracker.js';
 import { PageQuery, TOPIC_MODELS, TopicInfo, TopicList, TopicListQuery, TopicPresence } from './topics.schema.js';
-
-const TOPIC_PARAM = { name: 'topic', description: 'The topic, URL-encoded (`trucks%2F42`).', example: 'trucks/42' };
-const UNAVAILABLE = {
-  503: {
-    description: 'Presence cannot be counted exactly right now (Redis unreachable): never a wrong number.',
-    retryAfter: true,
-    examples: { unavailable: 'presence is unavailable: redis is unreachable or not yet up to date' },
-  },
-  404: {
-    description: 'Herald runs with PRESENCE=off.',
-    examples: { off: 'presence is off (PRESENCE=off)' },
-  },
-};
-const BAD_TOPIC = { badTopic: invalidTopicMessage('a b') };
+import { ApiGetTopic, ApiListTopics, ApiTopicPresence } from './topics.openapi.js';
 
 const encodeCursor = (position: string): string => Buffer.from(position).toString('base64url');
 const decodeCursor = (cursor: string | undefined): string | undefined =>
@@ -58,20 +42,7 @@ export class TopicsController {
   ) {}
 
   @Get('topics')
-  @ApiOperation({
-    operationId: 'listTopics',
-    summary: 'Topics with a subscriber or a retained event',
-    description: 'In code-unit order, a page at a time. A scoped publisher JWT sees only the topics it may publish to.',
-  })
-  @ApiPublisherAuth({ scoped: false })
-  @ApiOkResponse({ type: TopicList })
-  @ApiErrors({
-    400: {
-      description: 'A bad `prefix`, `limit` or `cursor`.',
-      examples: { badLimit: 'limit must be a whole number from 1 to 1000' },
-    },
-    ...UNAVAILABLE,
-  })
+  @ApiListTopics()
   async list(@Req() req: Request, @Query() query: TopicListQuery): Promise<TopicList> {
     const prefix = query.prefix ?? '';
     const limit = Number(query.limit ?? 100);
@@ -92,37 +63,14 @@ export class TopicsController {
   }
 
   @Get('topics/:topic')
-  @ApiOperation({
-    operationId: 'getTopic',
-    summary: "A topic's subscribers and newest retained event",
-    description:
-      'Render a snapshot from your own state with `lastEventId`, then subscribe with it as `Last-Event-ID`: ' +
-      'the stream goes on from exactly there.',
-  })
-  @ApiPublisherAuth()
-  @ApiParam(TOPIC_PARAM)
-  @ApiOkResponse({ type: TopicInfo })
-  @ApiErrors({ 400: { description: 'Not a valid topic.', examples: BAD_TOPIC }, ...UNAVAILABLE })
+  @ApiGetTopic()
   async get(@Req() req: Request, @Param('topic') topic: string): Promise<TopicInfo> {
     this.checkTopic(req, topic);
     return (await this.info([topic]))[0];
   }
 
   @Get('topics/:topic/presence')
-  @ApiOperation({
-    operationId: 'getTopicPresence',
-    summary: 'Who is subscribed to a topic',
-    description:
-      'Members grouped by the subscriber JWT `sub` (with its `tenant`) and their stream counts, across ' +
-      'instances, a page at a time; streams without a `sub` are counted in `anonymous`, never listed.',
-  })
-  @ApiPublisherAuth()
-  @ApiParam(TOPIC_PARAM)
-  @ApiOkResponse({ type: TopicPresence })
-  @ApiErrors({
-    400: { description: 'Not a valid topic, or a bad `limit` or `cursor`.', examples: BAD_TOPIC },
-    ...UNAVAILABLE,
-  })
+  @ApiTopicPresence()
   async members(@Req() req: Request, @Param('topic') topic: string, @Query() query: PageQuery): Promise<TopicPresence> {
     this.checkTopic(req, topic);
     const limit = Number(query.limit ?? 100);

@@ -1,7 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { TOPIC_PREFIX_PATTERN } from '@herald/sse';
 import { IsOptional, Matches } from 'class-validator';
-import { TOPIC_PROPERTY } from '../streams/streams.schema.js';
+import { TOPIC_PROPERTY } from '../streams/dto/properties.js';
 
 const COUNT = { type: 'integer', minimum: 0 } as const;
 const LIMIT_PATTERN = /^(?:[1-9][0-9]{0,2}|1000)$/;

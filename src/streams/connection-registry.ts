@@ -4,6 +4,7 @@ import { HERALD_CONFIG, type HeraldConfig } from '../config/herald-config.js';
 import { EVENT_BROKER, type EventBroker, type LiveLoss, type ReplayResult } from '../broker/event-broker.js';
 import { HeraldEvent } from '../broker/herald-event.js';
 import { PRESENCE, type PresenceTracker } from '../presence/presence-tracker.js';
+import type { Connection } from './dto/connection.dto.js';
 import { PresenceFrames } from './presence-frames.js';
 import { SlowConsumerPolicy } from './slow-consumer-policy.js';
 import { StreamCounters, type CloseReason, type RefuseReason } from './stream-counters.js';
@@ -24,16 +25,8 @@ export interface Admission {
 
 export type AdmissionResult = { admitted: Admission } | { refused: RefuseReason };
 
-export interface ConnectionView {
-  id: string;
-  ip: string;
-  tenant: string | null;
-  topics: readonly string[];
-  startedAt: string;
-  messages: number;
-  bytes: number;
-  unsentBytes: number;
-}
+/** The wire shape of one stream is its documented class; the old name stays for callers outside src/. */
+export type { Connection as ConnectionView } from './dto/connection.dto.js';
 
 /**
  * The one place that knows live subscriptions: admission slots (per IP, per
@@ -183,7 +176,7 @@ export class ConnectionRegistry implements SubscriptionHost, OnModuleInit, OnMod
     return this.subscriptions.get(id);
   }
 
-  list(): ConnectionView[] {
+  list(): Connection[] {
     return [...this.subscriptions.values()].map((s) => ({
       id: s.id,
       ip: s.ip,

@@ -4,13 +4,8 @@ import { EVENT_BROKER, type EventBroker } from '../broker/event-broker.js';
 import type { HeraldEvent } from '../broker/herald-event.js';
 import { HERALD_CONFIG, type HeraldConfig } from '../config/herald-config.js';
 import { RetryLaterException } from '../http/retry-later.exception.js';
+import type { PollResult } from './dto/poll-result.dto.js';
 import { getSubscribeContext, type SubscribeParams } from './subscribe-request.js';
-
-export interface PollResponse {
-  events: ReturnType<HeraldEvent['toJSON']>[];
-  lastEventId: string;
-  reset: boolean;
-}
 
 /** Most events one poll answers with; the cursor lets the client fetch the rest at once. */
 const MAX_EVENTS_PER_POLL = 1_000;
@@ -73,7 +68,7 @@ export class PollWaiter {
     };
   }
 
-  wait(params: SubscribeParams, req: IncomingMessage): Promise<PollResponse> {
+  wait(params: SubscribeParams, req: IncomingMessage): Promise<PollResult> {
     const release = this.take(getSubscribeContext(req).ip);
     const topics = new Set(params.topics);
     const early: HeraldEvent[] = [];
@@ -84,11 +79,11 @@ export class PollWaiter {
       if (deliver) deliver(wanted);
       else early.push(...wanted);
     });
-    return new Promise<PollResponse>((resolve, reject) => {
+    return new Promise<PollResult>((resolve, reject) => {
       let timer: NodeJS.Timeout | undefined;
       let done = false;
       let expire: (() => void) | undefined;
-      const finish = (response: PollResponse): void => {
+      const finish = (response: PollResult): void => {
         if (done) return;
         done = true;
         stopLive();

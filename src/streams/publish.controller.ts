@@ -11,39 +11,27 @@ import {
   Req,
   UseGuards,
 } from '@nestjs/common';
-import {
-  ApiAcceptedResponse,
-  ApiBody,
-  ApiExcludeEndpoint,
-  ApiExtraModels,
-  ApiOperation,
-  ApiParam,
-  ApiTags,
-  getSchemaPath,
-} from '@nestjs/swagger';
+import { ApiExcludeEndpoint, ApiExtraModels, ApiTags } from '@nestjs/swagger';
 import type { Request } from 'express';
-import { isValidTopic } from '@herald/sse';
+import { invalidTopicMessage, isValidTopic } from '@herald/sse';
 import { HERALD_CONFIG, type HeraldConfig } from '../config/herald-config.js';
 import { EVENT_BROKER, type EventBroker, type PublishRequest } from '../broker/event-broker.js';
 import type { HeraldEvent } from '../broker/herald-event.js';
-import { BatchEventDto, PublishEventDto } from './dto/publish-event.dto.js';
+import {
+  BatchEventDto,
+  MAX_BATCH,
+  PublishEventDto,
+  type BatchAccepted,
+  type PublishAccepted,
+} from './dto/publish-event.dto.js';
 import { ConnectionRegistry } from './connection-registry.js';
 import { idempotencyKey, idempotentPublish, publishFingerprint, reusedKey } from './idempotency.js';
 import { JsonBodyGuard } from './guards/json-body.guard.js';
 import { PublishThrottleGuard } from './guards/publish-throttle.guard.js';
 import { assertMayPublish, PublisherGuard } from './guards/publisher.guard.js';
-import {
-  ApiIdempotencyKey,
-  ApiPublishErrors,
-  BatchAccepted,
-  PUBLISH_RESPONSE_HEADERS,
-  PublishAccepted,
-  TOPIC_PROPERTY,
-} from './streams.schema.js';
+import { ApiPublish, ApiPublishBatch } from './publish.openapi.js';
 import { ApiPublisherAuth } from '../openapi/security.js';
 import { TAGS } from '../openapi/tags.js';
-
-export const MAX_BATCH = 1_000;
 
 @Controller('v1')
 @UseGuards(PublisherGuard, PublishThrottleGuard, JsonBodyGuard)
@@ -59,43 +47,16 @@ export class PublishController {
 
   @Post('topics/:topic/events')
   @HttpCode(202)
-  @ApiOperation({
-    operationId: 'publish',
-    summary: 'Publish one event to a topic',
-    description:
-      'The event is in history (so a resume replays it) before `202` is answered, with the id Herald assigned. ' +
-      'The topic is one URL-encoded path segment: `/v1/topics/trucks%2F42/events` publishes to `trucks/42`.',
-  })
-  @ApiParam({
-    name: 'topic',
-    description: 'The topic, URL-encoded.',
-    schema: { ...TOPIC_PROPERTY, example: 'trucks/42' },
-  })
-  @ApiBody({
-    type: PublishEventDto,
-    examples: {
-      json: { summary: 'A JSON payload with a type', value: { type: 'position', data: { lat: 52.52, lon: 13.405 } } },
-      text: { summary: 'A string payload (type message)', value: { data: 'door open' } },
-    },
-  })
-  @ApiAcceptedResponse({
-    type: PublishAccepted,
-    description: 'Accepted and stored.',
-    headers: PUBLISH_RESPONSE_HEADERS,
-  })
-  @ApiIdempotencyKey()
-  @ApiPublishErrors('one')
+  @ApiPublish()
   async publishOne(
     @Req() req: Request,
     @Param('topic') topic: string,
     // `unknown`, so the global ValidationPipe leaves the body as parsed (PublishEventDto.read checks it).
     @Body() body: unknown,
-  ): Promise<{ id: string }> {
+  ): Promise<PublishAccepted> {
     const once = idempotencyKey(req, this.config);
     if (!isValidTopic(topic)) {
-      throw new BadRequestException(
-        `invalid topic ${JSON.stringify(topic)}: 1-256 characters from A-Z a-z 0-9 _ - . : / ~ @`,
-      );
+      throw new BadRequestException(invalidTopicMessage(topic));
     }
     assertMayPublish(req, [topic]);
     const [event] = await this.publish(
@@ -120,36 +81,8 @@ export class PublishController {
 
   @Post('events')
   @HttpCode(202)
-  @ApiOperation({
-    operationId: 'publishBatch',
-    summary: 'Publish a batch of events, all or none',
-    description: `1 to ${MAX_BATCH} events, possibly to different topics; ids are assigned in the order given.`,
-  })
-  @ApiBody({
-    schema: {
-      type: 'array',
-      minItems: 1,
-      maxItems: MAX_BATCH,
-      items: { $ref: getSchemaPath(BatchEventDto) },
-    },
-    examples: {
-      batch: {
-        summary: 'Two events to two topics',
-        value: [
-          { topic: 'trucks/42', type: 'position', data: { lat: 52.52, lon: 13.405 } },
-          { topic: 'alerts', data: 'door open' },
-        ],
-      },
-    },
-  })
-  @ApiAcceptedResponse({
-    type: BatchAccepted,
-    description: 'All accepted and stored.',
-    headers: PUBLISH_RESPONSE_HEADERS,
-  })
-  @ApiIdempotencyKey()
-  @ApiPublishErrors('batch')
-  async publishBatch(@Req() req: Request, @Body() body: unknown): Promise<{ ids: string[] }> {
+  @ApiPublishBatch()
+  async publishBatch(@Req() req: Request, @Body() body: unknown): Promise<BatchAccepted> {
     const once = idempotencyKey(req, this.config);
     const items = BatchEventDto.readBatch(body, MAX_BATCH);
     assertMayPublish(

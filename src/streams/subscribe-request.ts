@@ -1,6 +1,13 @@
 import { BadRequestException } from '@nestjs/common';
 import type { IncomingMessage } from 'node:http';
-import { isValidTopic, MAX_TOPICS_PER_SUBSCRIPTION, parseEventId, type EventCursor } from '@herald/sse';
+import {
+  invalidTopicMessage,
+  isValidTopic,
+  MAX_TOPICS_PER_SUBSCRIPTION,
+  parseEventId,
+  tooManyTopicsMessage,
+  type EventCursor,
+} from '@herald/sse';
 import type { StreamFormat } from '../broker/herald-event.js';
 import type { Admission } from './connection-registry.js';
 
@@ -47,11 +54,6 @@ export function getSubscribeContext(req: IncomingMessage): SubscribeContext {
 
 type Query = Record<string, unknown>;
 
-/** The 400 message for a value that is not a topic. */
-export function invalidTopicMessage(topic: unknown): string {
-  return `invalid topic ${JSON.stringify(topic)}: 1-256 characters from A-Z a-z 0-9 _ - . : / ~ @`;
-}
-
 function single(query: Query, name: string): string | undefined {
   const value = query[name];
   if (value === undefined) return undefined;
@@ -64,7 +66,7 @@ function readTopics(query: Query): string[] {
   const list = raw === undefined ? [] : Array.isArray(raw) ? raw : [raw];
   if (list.length === 0) throw new BadRequestException('at least one "topic" query parameter is required');
   if (list.length > MAX_TOPICS_PER_SUBSCRIPTION) {
-    throw new BadRequestException(`too many topics: ${list.length} given, at most ${MAX_TOPICS_PER_SUBSCRIPTION}`);
+    throw new BadRequestException(tooManyTopicsMessage(list.length));
   }
   for (const topic of list) {
     if (!isValidTopic(topic)) {

@@ -1,10 +1,22 @@
 import { BadRequestException } from '@nestjs/common';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { DEFAULT_EVENT_TYPE, EVENT_TYPE_PATTERN, isValidTopic, TOPIC_PATTERN } from '@herald/sse';
-import { ANY_JSON } from '../streams.schema.js';
+import {
+  DEFAULT_EVENT_TYPE,
+  EVENT_TYPE_PATTERN,
+  EVENT_TYPE_RULE,
+  EVENT_TYPE_RULE_DOC,
+  isValidTopic,
+  TOPIC_PATTERN,
+  TOPIC_RULE,
+  TOPIC_RULE_DOC,
+} from '@herald/sse';
+import { ANY_JSON, EVENT_ID_PROPERTY, EXAMPLE_EVENT_ID } from './properties.js';
 
-const TYPE_RULE = 'type must be 1-64 characters from A-Z a-z 0-9 _ - . :';
-const TOPIC_RULE = 'topic must be 1-256 characters from A-Z a-z 0-9 _ - . : / ~ @';
+/** Most events one `POST /v1/events` may carry. */
+export const MAX_BATCH = 1_000;
+
+export const TYPE_MESSAGE = `type must be ${EVENT_TYPE_RULE}`;
+export const TOPIC_MESSAGE = `topic must be ${TOPIC_RULE}`;
 
 function kindOf(value: unknown): string {
   if (value === null) return 'null';
@@ -38,7 +50,7 @@ function readEnvelope(
     throw new BadRequestException(`${where}: data is required (any JSON value, null included)`);
   const type = body.type;
   if (type !== undefined && (typeof type !== 'string' || !EVENT_TYPE_PATTERN.test(type))) {
-    throw new BadRequestException(`${where}: ${TYPE_RULE}`);
+    throw new BadRequestException(`${where}: ${TYPE_MESSAGE}`);
   }
   return { type: type ?? DEFAULT_EVENT_TYPE, data: body.data, topic: body.topic };
 }
@@ -49,7 +61,7 @@ export class PublishEventDto {
     type: 'string',
     pattern: EVENT_TYPE_PATTERN.source,
     default: 'message',
-    description: 'The event type, the `event:` of the frame: 1–64 characters from `A-Z a-z 0-9 _ - . :`.',
+    description: `The event type, the \`event:\` of the frame: ${EVENT_TYPE_RULE_DOC}.`,
     example: 'position',
   })
   type?: string;
@@ -75,7 +87,7 @@ export class BatchEventDto extends PublishEventDto {
   @ApiProperty({
     type: 'string',
     pattern: TOPIC_PATTERN.source,
-    description: '1–256 characters from `A-Z a-z 0-9 _ - . : / ~ @`.',
+    description: `${TOPIC_RULE_DOC}.`,
     example: 'trucks/42',
   })
   topic!: string;
@@ -93,8 +105,26 @@ export class BatchEventDto extends PublishEventDto {
     return body.map((item, index) => {
       const where = `event ${index}`;
       const { type, data, topic } = readEnvelope(item, ['topic', 'type', 'data'], where, '{"topic", "type"?, "data"}');
-      if (typeof topic !== 'string' || !isValidTopic(topic)) throw new BadRequestException(`${where}: ${TOPIC_RULE}`);
+      if (typeof topic !== 'string' || !isValidTopic(topic))
+        throw new BadRequestException(`${where}: ${TOPIC_MESSAGE}`);
       return { topic, type, data };
     });
   }
+}
+
+/** 202 of `POST /v1/topics/{topic}/events`. */
+export class PublishAccepted {
+  @ApiProperty({ ...EVENT_ID_PROPERTY, example: EXAMPLE_EVENT_ID })
+  id!: string;
+}
+
+/** 202 of `POST /v1/events`. */
+export class BatchAccepted {
+  @ApiProperty({
+    type: 'array',
+    items: EVENT_ID_PROPERTY,
+    description: 'The ids of the events, in the order of the request.',
+    example: ['mwtm6owhb8wp-43', 'mwtm6owhb8wp-44'],
+  })
+  ids!: string[];
 }
