@@ -27,7 +27,7 @@ import { HERALD_CONFIG, type HeraldConfig } from '../config/herald-config.js';
 import { EVENT_BROKER, type EventBroker, type PublishRequest } from '../broker/event-broker.js';
 import type { HeraldEvent } from '../broker/herald-event.js';
 import { BatchEventDto, PublishEventDto } from './dto/publish-event.dto.js';
-import { ConnectionRegistry } from './connection-registry.js';
+import { StreamCounters } from './stream-counters.js';
 import { idempotencyKey, idempotentPublish, publishFingerprint, reusedKey } from './idempotency.js';
 import { JsonBodyGuard } from './guards/json-body.guard.js';
 import { PublishThrottleGuard } from './guards/publish-throttle.guard.js';
@@ -54,7 +54,7 @@ export class PublishController {
   constructor(
     @Inject(HERALD_CONFIG) private readonly config: HeraldConfig,
     @Inject(EVENT_BROKER) private readonly broker: EventBroker,
-    private readonly registry: ConnectionRegistry,
+    private readonly counters: StreamCounters,
   ) {}
 
   @Post('topics/:topic/events')
@@ -191,9 +191,9 @@ export class PublishController {
       }
       events = result.events;
     }
-    const counters = this.registry.counters;
-    counters.published += events.length;
-    for (const event of events) counters.publishedBytes += event.frame('raw').length;
+    let bytes = 0;
+    for (const event of events) bytes += event.frame('raw').length;
+    this.counters.recordPublished(events.length, bytes);
     return events.map((event) => event.id);
   }
 }

@@ -9,6 +9,8 @@ import { ConnectionRegistry } from './connection-registry.js';
 import { EventsController } from './events.controller.js';
 import { PollWaiter } from './poll-waiter.js';
 import { PublishController } from './publish.controller.js';
+import { StreamCounters } from './stream-counters.js';
+import { StreamStats } from './stream-stats.js';
 
 @Module({
   imports: [
@@ -22,7 +24,7 @@ import { PublishController } from './publish.controller.js';
     }),
   ],
   controllers: [EventsController, PublishController, AdminConnectionsController],
-  providers: [ConnectionRegistry, PollWaiter, CapacityHealthIndicator],
-  exports: [ConnectionRegistry, PollWaiter, CapacityHealthIndicator],
+  providers: [StreamCounters, ConnectionRegistry, StreamStats, PollWaiter, CapacityHealthIndicator],
+  exports: [ConnectionRegistry, StreamStats, PollWaiter, CapacityHealthIndicator],
 })
 export class StreamsModule {}

@@ -2,7 +2,7 @@ import { BadRequestException } from '@nestjs/common';
 import type { IncomingMessage } from 'node:http';
 import { isValidTopic, MAX_TOPICS_PER_SUBSCRIPTION, parseEventId, type EventCursor } from '@herald/sse';
 import type { StreamFormat } from '../broker/herald-event.js';
-import type { Admission } from './connection-registry.js';
+import type { Admission } from './admission-ledger.js';
 
 export interface SubscribeParams {
   topics: string[];
