@@ -4,7 +4,7 @@ import { BrokerModule } from '../broker/broker.module.js';
 import { StreamsModule } from '../streams/streams.module.js';
 import { Drain } from './drain.js';
 import { HealthController } from './health.controller.js';
-import { ProcessHealthIndicator } from './process.health.js';
+import { DEFAULT_PROCESS_LIMITS, PROCESS_LIMITS, ProcessHealthIndicator } from './process.health.js';
 
 /**
  * Composes the indicators exported by the modules they check (broker, streams)
@@ -14,7 +14,7 @@ import { ProcessHealthIndicator } from './process.health.js';
   // Failing probes are logged once per readiness change by the controller, not once per probe.
   imports: [TerminusModule.forRoot({ logger: false }), BrokerModule, StreamsModule],
   controllers: [HealthController],
-  providers: [ProcessHealthIndicator, Drain],
+  providers: [{ provide: PROCESS_LIMITS, useValue: DEFAULT_PROCESS_LIMITS }, ProcessHealthIndicator, Drain],
   exports: [Drain],
 })
 export class HealthModule {}
