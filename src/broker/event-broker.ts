@@ -1,5 +1,6 @@
 import type { EventCursor } from '@herald/sse';
 import type { HeraldEvent } from './herald-event.js';
+import { unavailable } from '../http/unavailable.error.js';
 
 /** Injection token of the event bus and history backend. */
 export const EVENT_BROKER = Symbol('EVENT_BROKER');
@@ -73,7 +74,7 @@ export interface BrokerState {
 }
 
 /** Thrown by `publish` when the backend cannot take the event (mapped to 503). */
-export class BrokerUnavailableError extends Error {}
+export class BrokerUnavailableError extends unavailable('the event broker') {}
 
 /**
  * Publish, history and the live feed. The memory and Redis implementations

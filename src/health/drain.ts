@@ -96,7 +96,7 @@ export class Drain implements OnApplicationBootstrap {
   private async drain(signal: string | undefined): Promise<DrainOutcome> {
     const startedAt = Date.now();
     const deadline = startedAt + this.config.drainTimeoutMs;
-    this.registry.draining = true;
+    this.registry.beginDrain();
     const connections = this.connections.size;
     this.logger.log({
       msg: 'draining',

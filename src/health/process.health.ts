@@ -1,4 +1,4 @@
-import { Inject, Injectable, OnApplicationBootstrap, OnModuleDestroy, Optional } from '@nestjs/common';
+import { Inject, Injectable, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
 import { HealthIndicatorService, type HealthIndicatorResult } from '@nestjs/terminus';
 import { getHeapStatistics } from 'node:v8';
 
@@ -76,9 +76,9 @@ export class ProcessHealthIndicator implements OnApplicationBootstrap, OnModuleD
 
   constructor(
     private readonly health: HealthIndicatorService,
-    @Optional() @Inject(PROCESS_LIMITS) limits?: ProcessLimits,
+    @Inject(PROCESS_LIMITS) limits: ProcessLimits = DEFAULT_PROCESS_LIMITS,
   ) {
-    this.limits = limits ?? DEFAULT_PROCESS_LIMITS;
+    this.limits = limits;
     this.eventLoop = new EventLoopWatch(this.limits.eventLoopStallMs);
   }
 

@@ -1,8 +1,8 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@nestjs/common';
 import type { Response } from 'express';
 import { STATUS_CODES } from 'node:http';
-import { BrokerUnavailableError } from '../broker/event-broker.js';
 import { RetryLaterException } from './retry-later.exception.js';
+import { ServiceUnavailableError } from './unavailable.error.js';
 
 interface StatusError {
   status?: unknown;
@@ -34,8 +34,8 @@ function clientErrorStatus(error: unknown): number | undefined {
 export class HttpErrorFilter implements ExceptionFilter {
   private readonly logger = new Logger('HttpError');
 
-  /** RETRY_AFTER_SECONDS: what a client waits before trying again when the broker is unavailable. */
-  constructor(private readonly retryAfterSeconds = 30) {}
+  /** RETRY_AFTER_SECONDS (config): what a client waits before trying again when a dependency is unavailable. */
+  constructor(private readonly retryAfterSeconds: number) {}
 
   catch(exception: unknown, host: ArgumentsHost): void {
     const res = host.switchToHttp().getResponse<Response>();
@@ -55,9 +55,9 @@ export class HttpErrorFilter implements ExceptionFilter {
       if ((exception.cause as StatusError | undefined)?.type === 'entity.parse.failed') {
         message = `the body is not valid JSON: ${String(message)}`;
       }
-    } else if (exception instanceof BrokerUnavailableError) {
+    } else if (exception instanceof ServiceUnavailableError) {
       status = 503;
-      message = 'the event broker is unavailable; retry later';
+      message = exception.reply;
       res.setHeader('Retry-After', String(this.retryAfterSeconds));
     } else if (clientErrorStatus(exception) !== undefined) {
       status = clientErrorStatus(exception) as number;

@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { collectDefaultMetrics, Gauge, register, Registry, type Metric } from 'prom-client';
 import { EVENT_BROKER, type EventBroker } from '../broker/event-broker.js';
 import { HERALD_CONFIG, type HeraldConfig } from '../config/herald-config.js';
-import { ConnectionRegistry } from '../streams/connection-registry.js';
+import { StreamStats } from '../streams/stream-stats.js';
 import {
   CLOSE_REASONS,
   DURATION_BUCKETS_SECONDS,
@@ -72,7 +72,7 @@ export class HeraldMetrics {
   constructor(
     @Inject(HERALD_CONFIG) config: HeraldConfig,
     @Inject(EVENT_BROKER) broker: EventBroker,
-    connections: ConnectionRegistry,
+    connections: StreamStats,
     monitoring: MonitoringService,
   ) {
     ensureDefaultMetrics();
@@ -145,28 +145,28 @@ export class HeraldMetrics {
     );
     gauge('herald_history_events', 'Events held in replay history (all topics).', () => broker.historySize());
     gauge('herald_memory_leak_suspected', '1 while the leak detector suspects a heap leak.', () =>
-      monitoring.memory.leak().suspected ? 1 : 0,
+      monitoring.leak().suspected ? 1 : 0,
     );
     scraped(
       'herald_memory_leak_suspicions_total',
       'Times the leak verdict turned from clear to suspected.',
       'counter',
-      () => [{ value: monitoring.memory.suspicions(), labels: {} }],
+      () => [{ value: monitoring.leakSuspicions(), labels: {} }],
     );
     gauge(
       'herald_memory_leak_confidence_ratio',
       'Confidence of the heap-growth fit, 0..1 (R² scaled by window coverage).',
-      () => monitoring.memory.leak().confidence,
+      () => monitoring.leak().confidence,
     );
     gauge(
       'herald_heap_growth_bytes_per_second',
       'Growth of the post-GC heap floor over the leak window that open streams and retained history do not explain.',
-      () => monitoring.memory.leak().slopeBytesPerSecond,
+      () => monitoring.leak().slopeBytesPerSecond,
     );
     gauge(
       'herald_memory_per_connection_bytes',
       'Heap floor above the idle floor per open stream (0 with none open).',
-      () => monitoring.memory.bytesPerConnection() ?? 0,
+      () => monitoring.bytesPerConnection() ?? 0,
     );
     new Gauge({
       name: 'herald_alerts_active',

@@ -4,7 +4,7 @@ import { constants as perfConstants, PerformanceObserver } from 'node:perf_hooks
 import { getHeapStatistics } from 'node:v8';
 import { EVENT_BROKER, type EventBroker } from '../broker/event-broker.js';
 import { HERALD_CONFIG, type HeraldConfig } from '../config/herald-config.js';
-import { ConnectionRegistry } from '../streams/connection-registry.js';
+import { StreamStats } from '../streams/stream-stats.js';
 import {
   CLOSE_REASONS,
   DURATION_BUCKETS_SECONDS,
@@ -82,14 +82,14 @@ const round = (value: number, digits = 3): number => Math.round(value * 10 ** di
 
 /**
  * Connection, memory and throughput monitors. The hot path only bumps
- * `ConnectionRegistry.counters`; every SNAPSHOT_INTERVAL_MS (a dynamic
+ * the `StreamCounters` provider; every SNAPSHOT_INTERVAL_MS (a dynamic
  * @nestjs/schedule interval) this service samples them and the process'
  * memory, derives rates, percentiles and the leak verdict, and tells its
  * listeners (Alerts, the dashboard feed).
  */
 @Injectable()
 export class MonitoringService implements OnModuleInit, OnModuleDestroy {
-  readonly memory: MemoryMonitor;
+  private readonly memory: MemoryMonitor;
   private readonly logger = new Logger('Monitoring');
   private readonly listeners = new Set<SnapshotListener>();
   private readonly counterSamples: Ring<CounterSample>;
@@ -115,7 +115,7 @@ export class MonitoringService implements OnModuleInit, OnModuleDestroy {
   constructor(
     @Inject(HERALD_CONFIG) private readonly config: HeraldConfig,
     @Inject(EVENT_BROKER) private readonly broker: EventBroker,
-    private readonly registry: ConnectionRegistry,
+    private readonly registry: StreamStats,
     private readonly scheduler: SchedulerRegistry,
   ) {
     this.memory = new MemoryMonitor(config.snapshotIntervalMs, config.leakWindowMs);
@@ -141,6 +141,21 @@ export class MonitoringService implements OnModuleInit, OnModuleDestroy {
     this.eventLoop.stop();
     this.collections.disconnect();
     this.listeners.clear();
+  }
+
+  /** The leak detector's latest verdict. */
+  leak(): ReturnType<MemoryMonitor['leak']> {
+    return this.memory.leak();
+  }
+
+  /** Times the leak verdict turned from clear to suspected. */
+  leakSuspicions(): number {
+    return this.memory.suspicions();
+  }
+
+  /** Heap floor above the idle floor per open stream. */
+  bytesPerConnection(): ReturnType<MemoryMonitor['bytesPerConnection']> {
+    return this.memory.bytesPerConnection();
   }
 
   /** The alert-rule figures of the latest snapshot. */

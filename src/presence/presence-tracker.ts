@@ -1,3 +1,4 @@
+import { unavailable } from '../http/unavailable.error.js';
 import type { OccupancySource } from './occupancy-source.js';
 
 /** Injection token of the `PresenceTracker` in use (memory, Redis, or off). */
@@ -30,7 +31,7 @@ export interface PresencePage {
 }
 
 /** The tracker cannot answer exactly right now (Redis unreachable, or this instance's counts not yet written). */
-export class PresenceUnavailableError extends Error {
+export class PresenceUnavailableError extends unavailable('presence') {
   override name = 'PresenceUnavailableError';
 }
 

@@ -24,7 +24,7 @@ import {
   type BatchAccepted,
   type PublishAccepted,
 } from './dto/publish-event.dto.js';
-import { ConnectionRegistry } from './connection-registry.js';
+import { StreamCounters } from './stream-counters.js';
 import { idempotencyKey, idempotentPublish, publishFingerprint, reusedKey } from './idempotency.js';
 import { JsonBodyGuard } from './guards/json-body.guard.js';
 import { PublishThrottleGuard } from './guards/publish-throttle.guard.js';
@@ -42,7 +42,7 @@ export class PublishController {
   constructor(
     @Inject(HERALD_CONFIG) private readonly config: HeraldConfig,
     @Inject(EVENT_BROKER) private readonly broker: EventBroker,
-    private readonly registry: ConnectionRegistry,
+    private readonly counters: StreamCounters,
   ) {}
 
   @Post('topics/:topic/events')
@@ -124,9 +124,9 @@ export class PublishController {
       }
       events = result.events;
     }
-    const counters = this.registry.counters;
-    counters.published += events.length;
-    for (const event of events) counters.publishedBytes += event.frame('raw').length;
+    let bytes = 0;
+    for (const event of events) bytes += event.frame('raw').length;
+    this.counters.recordPublished(events.length, bytes);
     return events.map((event) => event.id);
   }
 }

@@ -1,3 +1,5 @@
+import { Injectable } from '@nestjs/common';
+
 export const CLOSE_REASONS = ['client', 'draining', 'max-age', 'slow-consumer', 'kicked', 'token-expired'] as const;
 export type CloseReason = (typeof CLOSE_REASONS)[number];
 /** API.md's reasons, plus `broker`: the event broker is unreachable, so no stream could resume. */
@@ -15,9 +17,12 @@ function zeroes<K extends string>(keys: readonly K[]): Record<K, number> {
 }
 
 /**
- * Plain monotonic counters bumped on the hot path (O(1), no allocation).
- * Monitoring reads them on its own schedule; nothing here formats or exports.
+ * Plain monotonic counters bumped on the hot path (O(1), no allocation): one
+ * provider, injected where streams open, close, deliver and publish.
+ * Monitoring reads them (as `CounterReadings`) on its own schedule; nothing
+ * here formats or exports.
  */
+@Injectable()
 export class StreamCounters {
   opened = 0;
   readonly closed = zeroes(CLOSE_REASONS);
@@ -37,6 +42,12 @@ export class StreamCounters {
   latencyCount = 0;
   /** Closed connections per lifetime bucket (last slot: +Inf); `closedDurationMs` is their sum. */
   readonly durationBuckets = new Array<number>(DURATION_BUCKETS_SECONDS.length + 1).fill(0);
+
+  /** Events accepted by the publish API, `bytes` their encoded size. */
+  recordPublished(count: number, bytes: number): void {
+    this.published += count;
+    this.publishedBytes += bytes;
+  }
 
   /** `count` deliveries of one event, `latencyMs` after it was published. */
   recordDeliveries(count: number, bytes: number, latencyMs: number): void {
@@ -60,3 +71,10 @@ export class StreamCounters {
     this.durationBuckets[bucket]++;
   }
 }
+
+/** The counters as other modules see them: read-only numbers and lists. */
+export type CounterReadings = {
+  readonly [K in keyof StreamCounters as StreamCounters[K] extends (...args: never[]) => unknown ? never : K]: Readonly<
+    StreamCounters[K]
+  >;
+};

@@ -9,7 +9,7 @@ import {
   type EventCursor,
 } from '@herald/sse';
 import type { StreamFormat } from '../broker/herald-event.js';
-import type { Admission } from './connection-registry.js';
+import type { Admission } from './admission-ledger.js';
 
 export interface SubscribeParams {
   topics: string[];
