@@ -1,119 +1,28 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import type {
-  OpenAPIObject,
-  OperationObject,
-  ParameterObject,
-  ReferenceObject,
-  RequestBodyObject,
-  ResponseObject,
-  SchemaObject,
-} from '@nestjs/swagger';
-import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { connect, createServer, type AddressInfo } from 'node:net';
-import { dirname, join } from 'node:path';
-import { promisify } from 'node:util';
-import { SseParser } from '../libs/sse/src/parser.js';
+import type { OpenAPIObject } from '@nestjs/swagger';
+import { connect } from 'node:net';
+import { rmSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { signJwt } from '../src/auth/jwt.js';
-import { ChannelKinds } from '../src/alerts/channels/channel-kinds.js';
-import { RULE_DEFAULTS } from '../src/alerts/dto/rule.dto.js';
 import { Drain } from '../src/health/drain.js';
-import { HttpReceiver } from './support/alert-receivers.js';
-import { ADMIN_TOKEN, PUBLISH_TOKEN, eventually, sleep, startHerald, type RunningHerald } from './support/herald.js';
+import { ADMIN_TOKEN, eventually, sleep, startHerald, type RunningHerald } from './support/herald.js';
 import {
-  answerProblems,
-  frameProblems,
+  CONTRACT_ORDER,
+  openApiContract,
   operationsOf,
-  parameterExample,
-  registeredRoutes,
-  SchemaValidator,
   send,
-  type DocumentedOperation,
+  type CallOptions,
   type HttpAnswer,
-  type HttpCall,
-  type StreamOptions,
 } from './support/openapi-contract.js';
 
 /**
- * Routes the server has that the document leaves out on purpose: Swagger UI's
- * own files, served by SwaggerModule next to `/docs` (its page under other
- * names, the script that carries the document, a LICENSE stub). They are part
- * of the documentation page, not of the API.
+ * Every operation called as documented, refused as documented, under limits
+ * and outages; the last test needs every one before it (it checks that each
+ * documented status was seen), so they stay in this one file.
  */
-const UNDOCUMENTED_ROUTES = [
-  'GET /docs/',
-  'GET /docs/index.html',
-  'GET /docs/LICENSE',
-  'GET /docs/swagger-ui-init.js',
-  'GET /docs/docs/swagger-ui-init.js',
-  // Only ever a 404 explaining that the topic is one URL-encoded segment (trucks/42 → trucks%2F42).
-  'POST /v1/topics/*segments/events',
-];
-
-/**
- * Every operation, in the order the contract calls them with their documented
- * examples (later calls rely on what earlier ones created).
- */
-const CONTRACT_ORDER = [
-  'getIndex',
-  'getOpenApiDocument',
-  'getApiDocsPage',
-  'subscribe',
-  'poll',
-  'publish',
-  'publishBatch',
-  'getTopic',
-  'getTopicPresence',
-  'listTopics',
-  'listConnections',
-  'kickConnection',
-  'getClientFile',
-  'getFleetExample',
-  'createAlertChannel',
-  'listAlertChannels',
-  'getAlertChannel',
-  'replaceAlertChannel',
-  'testAlertChannel',
-  'createAlertRule',
-  'listAlertRules',
-  'getAlertRule',
-  'replaceAlertRule',
-  'deleteAlertRule',
-  'deleteAlertChannel',
-  'listAlertHistory',
-  'listActiveAlerts',
-  'createOccupancyWebhook',
-  'listOccupancyWebhooks',
-  'getOccupancyWebhook',
-  'replaceOccupancyWebhook',
-  'deleteOccupancyWebhook',
-  'getStatus',
-  'getMetrics',
-  'getDashboard',
-  'getDashboardAsset',
-  'streamDashboard',
-  'getLiveness',
-  'getReadiness',
-  'getStartup',
-];
-
-/** Operations whose refusals are not the error body, and why. */
-const OWN_ERROR_BODY: Record<string, string> = {
-  getOpenApiDocument: 'it has no refusals',
-  getLiveness: "a probe's 503 is Terminus' result, naming the indicator that is down",
-  getReadiness: "a probe's 503 is Terminus' result, naming the indicator that is down",
-  getStartup: "a probe's 503 is Terminus' result, naming the indicator that is down",
-};
 
 /** How many frames to read from a stream's documented example call before checking them. */
 const FRAMES_TO_READ: Record<string, number> = { subscribe: 1, streamDashboard: 2 };
-
-/** A documented example that is, by design, answered with a documented refusal. */
-const EXAMPLE_STATUS: Record<string, number> = {
-  // The example id is a made-up connection: the real kick is checked with a live stream below.
-  kickConnection: 404,
-};
 
 /**
  * Documented answers this suite cannot provoke against a real server, and why.
@@ -123,326 +32,15 @@ const NOT_PROVOKED: Record<string, string> = {
   'getFleetExample 404': 'only before `npm run build` built the example page',
 };
 
-/** @apidevtools/swagger-parser's validate(): the OpenAPI 3.1 schema plus its own checks (refs, ids, params). */
-const VALIDATE = `
-import SwaggerParser from '@apidevtools/swagger-parser';
-await SwaggerParser.validate(process.argv[1]);
-console.log('valid');
-`;
-
-const TOKENS: Record<string, string> = { publisher: PUBLISH_TOKEN, admin: ADMIN_TOKEN };
 const METRICS_TOKEN = 'test-metrics-token-0123456789';
 const JWT_SECRET = 'openapi-suite-jwt-secret-0123456789';
-
-interface CallOptions {
-  path?: Record<string, string>;
-  query?: Record<string, string | string[]>;
-  headers?: Record<string, string>;
-  body?: unknown;
-  rawBody?: HttpCall['rawBody'];
-  /** Parameters to leave out although they have an example. */
-  omit?: string[];
-  /** `null`: no credential; a string: this bearer token; default: the documented scheme's token. */
-  token?: string | null;
-  localAddress?: string;
-}
 
 describe('OpenAPI: /openapi.json and the running server agree', () => {
   let herald: RunningHerald;
   let document: OpenAPIObject;
-  let validator: SchemaValidator;
-  let operations: Map<string, DocumentedOperation>;
-  /** `operationId status` of every answer checked against the document. */
-  const observed = new Set<string>();
   let closedPort: number;
-
-  beforeAll(async () => {
-    herald = await startHerald({ ALERTS_SEND_RETRIES: '0', ALERTS_SEND_TIMEOUT_MS: '2000' });
-    const answer = await fetch(`${herald.url}/openapi.json`);
-    document = (await answer.json()) as OpenAPIObject;
-    validator = new SchemaValidator(document);
-    operations = new Map(operationsOf(document).map((operation) => [operation.id, operation]));
-    // A port nobody listens on (ECONNREFUSED): bound for a moment to learn a free one, then closed.
-    const probe = createServer();
-    await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-    closedPort = (probe.address() as AddressInfo).port;
-    await new Promise<void>((resolve) => probe.close(() => resolve()));
-  });
-  afterAll(() => herald.close());
-
-  function op(id: string): DocumentedOperation {
-    const found = operations.get(id);
-    if (!found) throw new Error(`operation ${id} is not documented`);
-    return found;
-  }
-
-  function parameters(operation: DocumentedOperation): ParameterObject[] {
-    return (operation.operation.parameters ?? []) as ParameterObject[];
-  }
-
-  /** The request the document describes for `operation`, with `options` over its examples. */
-  function documentedCall(operation: DocumentedOperation, options: CallOptions = {}, body?: unknown): HttpCall {
-    let path = operation.path;
-    const query: Record<string, string | string[]> = {};
-    const headers: Record<string, string> = {};
-    for (const parameter of parameters(operation)) {
-      const given =
-        parameter.in === 'path'
-          ? options.path?.[parameter.name]
-          : parameter.in === 'query'
-            ? options.query?.[parameter.name]
-            : options.headers?.[parameter.name];
-      if (options.omit?.includes(parameter.name)) continue;
-      const value = given ?? parameterExample(parameter);
-      if (value === undefined) {
-        if (parameter.required) throw new Error(`${operation.id}: no example for required ${parameter.name}`);
-        continue;
-      }
-      if (parameter.in === 'path') path = path.replace(`{${parameter.name}}`, encodeURIComponent(String(value)));
-      else if (parameter.in === 'query')
-        query[parameter.name] = Array.isArray(value) ? value.map(String) : String(value);
-      else if (parameter.in === 'header') headers[parameter.name] = String(value);
-    }
-    Object.assign(query, options.query);
-    Object.assign(headers, options.headers);
-    const token = options.token === undefined ? documentedToken(operation) : options.token;
-    if (token !== null) headers.authorization = `Bearer ${token}`;
-    return {
-      method: operation.method,
-      path,
-      query,
-      headers,
-      body: options.body ?? body,
-      rawBody: options.rawBody,
-      localAddress: options.localAddress,
-    };
-  }
-
-  /** The token of the operation's first security requirement, or null when anonymous access is allowed. */
-  function documentedToken(operation: DocumentedOperation): string | null {
-    const security = operation.operation.security ?? [];
-    if (security.length === 0 || security.some((requirement) => Object.keys(requirement).length === 0)) return null;
-    const scheme = Object.keys(security[0])[0];
-    const token = TOKENS[scheme];
-    if (!token) throw new Error(`${operation.id}: no test token for security scheme ${scheme}`);
-    return token;
-  }
-
-  /** The named examples of the JSON request body (an undefined body when there is none). */
-  function bodyExamples(operation: DocumentedOperation): [string, unknown][] {
-    const body = operation.operation.requestBody as RequestBodyObject | undefined;
-    const media = body?.content['application/json'];
-    if (!media) return [['no body', undefined]];
-    if (media.example !== undefined) return [['example', media.example]];
-    const named = Object.entries(media.examples ?? {}).map(
-      ([name, example]) => [name, (example as { value: unknown }).value] as [string, unknown],
-    );
-    if (named.length === 0) throw new Error(`${operation.id}: a request body without an example`);
-    return named;
-  }
-
-  function isStream(operation: DocumentedOperation): boolean {
-    const ok = operation.operation.responses['200'] as ResponseObject | undefined;
-    return ok?.content?.['text/event-stream'] !== undefined;
-  }
-
-  /** Calls the server and checks the answer against the document; returns it for further checks. */
-  async function check(
-    operation: DocumentedOperation,
-    call: HttpCall,
-    expected: number,
-    options: { stream?: StreamOptions; format?: 'raw' | 'envelope'; server?: RunningHerald } = {},
-  ): Promise<HttpAnswer> {
-    const stream = options.stream ?? (isStream(operation) ? { until: () => true } : undefined);
-    const answer = await send((options.server ?? herald).url, call, stream);
-    observed.add(`${operation.id} ${answer.status}`);
-    expect({ status: answer.status, body: answer.status === expected ? '' : answer.text }).toEqual({
-      status: expected,
-      body: '',
-    });
-    expect(answerProblems(validator, operation.operation, answer, { format: options.format })).toEqual([]);
-    return answer;
-  }
-
-  function successStatus(operation: DocumentedOperation): number {
-    const codes = Object.keys(operation.operation.responses).map(Number);
-    return EXAMPLE_STATUS[operation.id] ?? Math.min(...codes.filter((code) => code >= 200 && code < 300));
-  }
-
-  describe('the document', () => {
-    it('is served as JSON at /openapi.json and passes @apidevtools/swagger-parser validation', async () => {
-      const answer = await fetch(`${herald.url}/openapi.json`);
-      expect(answer.status).toBe(200);
-      expect(answer.headers.get('content-type')).toMatch(/^application\/json/);
-      expect(document.openapi).toBe('3.1.0');
-      // In a child process: validation blocks for about a second, and the apps share this event loop.
-      const file = join(mkdtempSync(join(tmpdir(), 'herald-openapi-')), 'openapi.json');
-      writeFileSync(file, JSON.stringify(document));
-      const { stdout } = await promisify(execFile)(process.execPath, ['--input-type=module', '-e', VALIDATE, file]);
-      expect(stdout.trim()).toBe('valid');
-    });
-
-    it('lists every route the server has, and only those', () => {
-      const documented = operationsOf(document).map(
-        (operation) => `${operation.method.toUpperCase()} ${operation.path}`,
-      );
-      const registered = registeredRoutes(herald.app);
-      expect(registered.filter((route) => !documented.includes(route) && !UNDOCUMENTED_ROUTES.includes(route))).toEqual(
-        [],
-      );
-      expect(documented.filter((route) => !registered.includes(route))).toEqual([]);
-      // The exclusions are real routes (a stale list would hide nothing).
-      expect(UNDOCUMENTED_ROUTES.filter((route) => !registered.includes(route))).toEqual([]);
-    });
-
-    it('names, tags, summarizes each operation, and the contract below calls every one', () => {
-      const all = operationsOf(document);
-      expect(new Set(all.map((operation) => operation.id)).size).toBe(all.length);
-      for (const { id, operation } of all) {
-        expect({ id, operationId: operation.operationId, hasSummary: Boolean(operation.summary) }).toEqual({
-          id,
-          operationId: expect.stringMatching(/^[a-z][A-Za-z]+$/),
-          hasSummary: true,
-        });
-        expect({ id, tags: operation.tags?.length }).toEqual({ id, tags: 1 });
-      }
-      expect([...all.map((operation) => operation.id)].sort()).toEqual([...CONTRACT_ORDER].sort());
-    });
-
-    it('documents every refusal with the {statusCode, error, message} body, and Retry-After on 429 and 503', () => {
-      for (const { id, operation } of operationsOf(document)) {
-        for (const [status, response] of Object.entries(operation.responses)) {
-          if (Number(status) < 400 || id in OWN_ERROR_BODY) continue;
-          const { content, headers } = response as ResponseObject;
-          expect({ id, status, schema: content?.['application/json']?.schema }).toEqual({
-            id,
-            status,
-            schema: { $ref: '#/components/schemas/HttpErrorBody' },
-          });
-          const retryAfter = headers?.['Retry-After'] as { required?: boolean } | undefined;
-          // Configuration-store failures (503) are answered without Retry-After: nothing tells when a disk frees up.
-          // A 409 on publish is an Idempotency-Key still in flight: the answer comes within a second.
-          const storeFailure = id.includes('Alert') || id.includes('OccupancyWebhook');
-          const expectRetryAfter =
-            status === '429' || (status === '503' && !storeFailure) || (status === '409' && id.startsWith('publish'));
-          expect({ id, status, retryAfter: retryAfter?.required === true }).toEqual({
-            id,
-            status,
-            retryAfter: expectRetryAfter,
-          });
-        }
-      }
-    });
-
-    it('gives examples that fit their own schemas (parameters, bodies, answers)', () => {
-      const problems: string[] = [];
-      const checkExample = (where: string, schema: unknown, value: unknown): void => {
-        if (schema === undefined || value === undefined) return;
-        for (const error of validator.errors(schema as SchemaObject, value)) problems.push(`${where}: ${error}`);
-      };
-      let examples = 0;
-      for (const { id, operation } of operationsOf(document)) {
-        for (const parameter of (operation.parameters ?? []) as ParameterObject[]) {
-          const example = parameterExample(parameter);
-          if (example !== undefined) examples++;
-          checkExample(`${id} parameter ${parameter.name}`, parameter.schema, example);
-        }
-        const media = Object.entries((operation.requestBody as RequestBodyObject | undefined)?.content ?? {});
-        const responses = Object.entries(operation.responses).flatMap(([status, response]) =>
-          Object.entries((response as ResponseObject).content ?? {}).map(
-            ([type, content]) => [`${status} ${type}`, content] as const,
-          ),
-        );
-        for (const [where, content] of [...media.map(([type, m]) => [`body ${type}`, m] as const), ...responses]) {
-          const itemSchema = (content as { 'x-itemSchema'?: SchemaObject })['x-itemSchema'];
-          if (where.endsWith('text/event-stream') && itemSchema) {
-            for (const [name, example] of Object.entries(content.examples ?? {})) {
-              examples++;
-              const frames = new SseParser().feed((example as { value: string }).value).events;
-              const format = name === 'envelope' ? 'envelope' : 'raw';
-              for (const problem of frameProblems(validator, itemSchema, frames, format))
-                problems.push(`${id} ${name}: ${problem}`);
-              if (frames.length === 0) problems.push(`${id} ${name}: an example stream without frames`);
-            }
-          }
-          if (!where.endsWith('json')) continue;
-          if (content.example !== undefined) examples++;
-          checkExample(`${id} ${where}`, content.schema, content.example);
-          for (const [name, example] of Object.entries(content.examples ?? {})) {
-            examples++;
-            checkExample(`${id} ${where} example ${name}`, content.schema, (example as { value: unknown }).value);
-          }
-        }
-      }
-      for (const [name, schema] of Object.entries(document.components?.schemas ?? {})) {
-        for (const [property, propertySchema] of Object.entries((schema as SchemaObject).properties ?? {})) {
-          const example = (propertySchema as SchemaObject).example;
-          if (example !== undefined) examples++;
-          checkExample(`${name}.${property}`, propertySchema, example);
-        }
-      }
-      expect(problems).toEqual([]);
-      expect(examples).toBeGreaterThan(150);
-    });
-
-    it('shows an example for every field of every schema, every request body and every JSON answer', () => {
-      const missing: string[] = [];
-      const selfExplained = (schema: SchemaObject & { $ref?: string }): boolean =>
-        schema.$ref !== undefined ||
-        schema.allOf !== undefined ||
-        schema.oneOf !== undefined ||
-        schema.anyOf !== undefined ||
-        schema.enum !== undefined ||
-        (schema.items as (SchemaObject & { $ref?: string }) | undefined)?.$ref !== undefined ||
-        (schema.items as SchemaObject | undefined)?.enum !== undefined;
-      for (const [name, schema] of Object.entries(document.components?.schemas ?? {})) {
-        for (const [property, value] of Object.entries((schema as SchemaObject).properties ?? {})) {
-          const field = value as SchemaObject;
-          if (field.example === undefined && !selfExplained(field)) missing.push(`${name}.${property}`);
-        }
-      }
-      for (const { id, operation } of operationsOf(document)) {
-        const body = (operation.requestBody as RequestBodyObject | undefined)?.content['application/json'];
-        if (body && body.example === undefined && body.examples === undefined) missing.push(`${id} request body`);
-        for (const [status, response] of Object.entries(operation.responses)) {
-          const json = (response as ResponseObject).content?.['application/json'];
-          if (!json || id === 'getOpenApiDocument') continue;
-          const schema = json.schema as SchemaObject & { $ref?: string };
-          if (json.example === undefined && json.examples === undefined && !selfExplained(schema)) {
-            missing.push(`${id} ${status}`);
-          }
-        }
-      }
-      expect(missing).toEqual([]);
-    });
-
-    it('describes each alert channel kind the server has, as a oneOf with a discriminator on kind', () => {
-      const create = op('createAlertChannel').operation;
-      const requestSchema = (create.requestBody as RequestBodyObject).content['application/json']
-        .schema as SchemaObject;
-      const answerSchema = (create.responses['201'] as ResponseObject).content?.['application/json']
-        .schema as SchemaObject;
-      const kinds = herald.get<ChannelKinds>(ChannelKinds).names.sort();
-      for (const schema of [requestSchema, answerSchema]) {
-        expect(schema.discriminator?.propertyName).toBe('kind');
-        expect(Object.keys(schema.discriminator?.mapping ?? {}).sort()).toEqual(kinds);
-        expect(schema.oneOf?.map((branch) => (branch as ReferenceObject).$ref).sort()).toEqual(
-          Object.values(schema.discriminator?.mapping ?? {}).sort(),
-        );
-        for (const [kind, ref] of Object.entries(schema.discriminator?.mapping ?? {})) {
-          const branch = validator.schema(ref.split('/').pop() as string);
-          expect({ kind, enum: (branch.properties?.kind as SchemaObject).enum, required: branch.required }).toEqual({
-            kind,
-            enum: [kind],
-            required: expect.arrayContaining(['kind', 'name']),
-          });
-        }
-      }
-      const rule = validator.schema('RuleDto').properties as Record<string, SchemaObject>;
-      for (const [field, value] of Object.entries(RULE_DEFAULTS))
-        expect({ field, default: rule[field].default }).toEqual({ field, default: value });
-    });
-  });
+  const { observed, op, documentedCall, documentedToken, bodyExamples, isStream, check, successStatus } =
+    openApiContract((server) => ({ herald, document, closedPort } = server));
 
   describe('every operation answers its documented examples as documented', () => {
     let heldStream: HttpAnswer | undefined;
@@ -728,41 +326,6 @@ describe('OpenAPI: /openapi.json and the running server agree', () => {
       const test = op('testAlertChannel');
       const answer = await check(test, documentedCall(test, { path: { id: 'dead-end' } }), 502);
       expect((JSON.parse(answer.text) as { message: string }).message).toMatch(/dead-end.*failed after 1 attempt/);
-    });
-  });
-
-  describe('the webhook a channel sends (OpenAPI webhooks)', () => {
-    let receiver: HttpReceiver;
-    beforeAll(async () => {
-      receiver = await new HttpReceiver().start();
-    });
-    afterAll(() => receiver.close());
-
-    it('is the documented body with the documented headers, signed only with a secret', async () => {
-      const webhook = document.webhooks?.alertNotification?.post as OperationObject;
-      const schema = (webhook.requestBody as RequestBodyObject).content['application/json'].schema as SchemaObject;
-      const headerParameters = (webhook.parameters ?? []) as ParameterObject[];
-      const create = op('createAlertChannel');
-      const test = op('testAlertChannel');
-      for (const [id, secret] of [
-        ['signed-hook', 'a-long-shared-secret'],
-        ['plain-hook', undefined],
-      ] as const) {
-        const url = receiver.url(`/${id}`);
-        await check(create, documentedCall(create, {}, { id, name: id, kind: 'webhook', url, secret }), 201);
-        await check(test, documentedCall(test, { path: { id } }), 200);
-        const [received] = await receiver.waitFor(`/${id}`, 1);
-        expect(validator.errors(schema, received.json)).toEqual([]);
-        for (const parameter of headerParameters) {
-          const value = received.headers[parameter.name.toLowerCase()];
-          const expected = parameter.required || (parameter.name === 'X-Herald-Signature' && secret !== undefined);
-          expect({ header: parameter.name, present: value !== undefined }).toEqual({
-            header: parameter.name,
-            present: expected,
-          });
-          if (value !== undefined) expect(validator.errors(parameter.schema as SchemaObject, value)).toEqual([]);
-        }
-      }
     });
   });
 

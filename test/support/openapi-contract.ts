@@ -1,14 +1,25 @@
+import { afterAll, beforeAll, expect } from '@jest/globals';
 import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
 import addFormatsModule from 'ajv-formats';
 import type { NestExpressApplication } from '@nestjs/platform-express';
-import type { OpenAPIObject, OperationObject, ParameterObject, SchemaObject } from '@nestjs/swagger';
+import type {
+  OpenAPIObject,
+  OperationObject,
+  ParameterObject,
+  RequestBodyObject,
+  ResponseObject,
+  SchemaObject,
+} from '@nestjs/swagger';
 import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
+import { createServer, type AddressInfo } from 'node:net';
 import { SseParser, type ParsedEvent } from '../../libs/sse/src/parser.js';
+import { ADMIN_TOKEN, PUBLISH_TOKEN, startHerald, type RunningHerald } from './herald.js';
 
 /**
  * Tools to hold a running Herald to its own OpenAPI document: the operations
  * it lists, the routes Express really has, and JSON Schema validation (ajv,
- * draft 2020-12 as OpenAPI 3.1 uses) of answers against the documented schemas.
+ * draft 2020-12 as OpenAPI 3.1 uses) of answers against the documented schemas;
+ * and `openApiContract()`, the setup the test/openapi-*.e2e-spec.ts suites share.
  */
 
 const addFormats = addFormatsModule.default;
@@ -325,4 +336,226 @@ export function frameProblems(
     }
   }
   return problems;
+}
+
+// The contract suites' shared setup.
+
+/**
+ * Every operation, in the order the contract calls them with their documented
+ * examples (later calls rely on what earlier ones created).
+ */
+export const CONTRACT_ORDER = [
+  'getIndex',
+  'getOpenApiDocument',
+  'getApiDocsPage',
+  'subscribe',
+  'poll',
+  'publish',
+  'publishBatch',
+  'getTopic',
+  'getTopicPresence',
+  'listTopics',
+  'listConnections',
+  'kickConnection',
+  'getClientFile',
+  'getFleetExample',
+  'createAlertChannel',
+  'listAlertChannels',
+  'getAlertChannel',
+  'replaceAlertChannel',
+  'testAlertChannel',
+  'createAlertRule',
+  'listAlertRules',
+  'getAlertRule',
+  'replaceAlertRule',
+  'deleteAlertRule',
+  'deleteAlertChannel',
+  'listAlertHistory',
+  'listActiveAlerts',
+  'createOccupancyWebhook',
+  'listOccupancyWebhooks',
+  'getOccupancyWebhook',
+  'replaceOccupancyWebhook',
+  'deleteOccupancyWebhook',
+  'getStatus',
+  'getMetrics',
+  'getDashboard',
+  'getDashboardAsset',
+  'streamDashboard',
+  'getLiveness',
+  'getReadiness',
+  'getStartup',
+];
+
+/** A documented example that is, by design, answered with a documented refusal. */
+export const EXAMPLE_STATUS: Record<string, number> = {
+  // The example id is a made-up connection: openapi.e2e-spec.ts kicks a live stream.
+  kickConnection: 404,
+};
+
+const TOKENS: Record<string, string> = { publisher: PUBLISH_TOKEN, admin: ADMIN_TOKEN };
+
+export interface CallOptions {
+  path?: Record<string, string>;
+  query?: Record<string, string | string[]>;
+  headers?: Record<string, string>;
+  body?: unknown;
+  rawBody?: HttpCall['rawBody'];
+  /** Parameters to leave out although they have an example. */
+  omit?: string[];
+  /** `null`: no credential; a string: this bearer token; default: the documented scheme's token. */
+  token?: string | null;
+  localAddress?: string;
+}
+
+/** What a suite's tests read once the contract's Herald is up. */
+export interface ContractServer {
+  herald: RunningHerald;
+  document: OpenAPIObject;
+  validator: SchemaValidator;
+  /** A port nobody listens on (ECONNREFUSED). */
+  closedPort: number;
+}
+
+/**
+ * Starts one Herald for a suite (beforeAll/afterAll), hands it to `ready`, and
+ * gives the calls its tests make: the request the document describes for an
+ * operation, and `check()`, which sends it and holds the answer to the document.
+ */
+export function openApiContract(
+  ready: (server: ContractServer) => void,
+  env: Record<string, string> = { ALERTS_SEND_RETRIES: '0', ALERTS_SEND_TIMEOUT_MS: '2000' },
+) {
+  /** `operationId status` of every answer checked against the document. */
+  const observed = new Set<string>();
+  let herald: RunningHerald;
+  let document: OpenAPIObject;
+  let validator: SchemaValidator;
+  let operations: Map<string, DocumentedOperation>;
+  let closedPort: number;
+
+  beforeAll(async () => {
+    herald = await startHerald(env);
+    const answer = await fetch(`${herald.url}/openapi.json`);
+    document = (await answer.json()) as OpenAPIObject;
+    validator = new SchemaValidator(document);
+    operations = new Map(operationsOf(document).map((operation) => [operation.id, operation]));
+    // A port nobody listens on (ECONNREFUSED): bound for a moment to learn a free one, then closed.
+    const probe = createServer();
+    await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+    closedPort = (probe.address() as AddressInfo).port;
+    await new Promise<void>((resolve) => probe.close(() => resolve()));
+    ready({ herald, document, validator, closedPort });
+  });
+  afterAll(() => herald.close());
+
+  function op(id: string): DocumentedOperation {
+    const found = operations.get(id);
+    if (!found) throw new Error(`operation ${id} is not documented`);
+    return found;
+  }
+
+  function parameters(operation: DocumentedOperation): ParameterObject[] {
+    return (operation.operation.parameters ?? []) as ParameterObject[];
+  }
+
+  /** The request the document describes for `operation`, with `options` over its examples. */
+  function documentedCall(operation: DocumentedOperation, options: CallOptions = {}, body?: unknown): HttpCall {
+    let path = operation.path;
+    const query: Record<string, string | string[]> = {};
+    const headers: Record<string, string> = {};
+    for (const parameter of parameters(operation)) {
+      const given =
+        parameter.in === 'path'
+          ? options.path?.[parameter.name]
+          : parameter.in === 'query'
+            ? options.query?.[parameter.name]
+            : options.headers?.[parameter.name];
+      if (options.omit?.includes(parameter.name)) continue;
+      const value = given ?? parameterExample(parameter);
+      if (value === undefined) {
+        if (parameter.required) throw new Error(`${operation.id}: no example for required ${parameter.name}`);
+        continue;
+      }
+      if (parameter.in === 'path') path = path.replace(`{${parameter.name}}`, encodeURIComponent(String(value)));
+      else if (parameter.in === 'query')
+        query[parameter.name] = Array.isArray(value) ? value.map(String) : String(value);
+      else if (parameter.in === 'header') headers[parameter.name] = String(value);
+    }
+    Object.assign(query, options.query);
+    Object.assign(headers, options.headers);
+    const token = options.token === undefined ? documentedToken(operation) : options.token;
+    if (token !== null) headers.authorization = `Bearer ${token}`;
+    return {
+      method: operation.method,
+      path,
+      query,
+      headers,
+      body: options.body ?? body,
+      rawBody: options.rawBody,
+      localAddress: options.localAddress,
+    };
+  }
+
+  /** The token of the operation's first security requirement, or null when anonymous access is allowed. */
+  function documentedToken(operation: DocumentedOperation): string | null {
+    const security = operation.operation.security ?? [];
+    if (security.length === 0 || security.some((requirement) => Object.keys(requirement).length === 0)) return null;
+    const scheme = Object.keys(security[0])[0];
+    const token = TOKENS[scheme];
+    if (!token) throw new Error(`${operation.id}: no test token for security scheme ${scheme}`);
+    return token;
+  }
+
+  /** The named examples of the JSON request body (an undefined body when there is none). */
+  function bodyExamples(operation: DocumentedOperation): [string, unknown][] {
+    const body = operation.operation.requestBody as RequestBodyObject | undefined;
+    const media = body?.content['application/json'];
+    if (!media) return [['no body', undefined]];
+    if (media.example !== undefined) return [['example', media.example]];
+    const named = Object.entries(media.examples ?? {}).map(
+      ([name, example]) => [name, (example as { value: unknown }).value] as [string, unknown],
+    );
+    if (named.length === 0) throw new Error(`${operation.id}: a request body without an example`);
+    return named;
+  }
+
+  function isStream(operation: DocumentedOperation): boolean {
+    const ok = operation.operation.responses['200'] as ResponseObject | undefined;
+    return ok?.content?.['text/event-stream'] !== undefined;
+  }
+
+  /** Calls the server and checks the answer against the document; returns it for further checks. */
+  async function check(
+    operation: DocumentedOperation,
+    call: HttpCall,
+    expected: number,
+    options: { stream?: StreamOptions; format?: 'raw' | 'envelope'; server?: RunningHerald } = {},
+  ): Promise<HttpAnswer> {
+    const stream = options.stream ?? (isStream(operation) ? { until: () => true } : undefined);
+    const answer = await send((options.server ?? herald).url, call, stream);
+    observed.add(`${operation.id} ${answer.status}`);
+    expect({ status: answer.status, body: answer.status === expected ? '' : answer.text }).toEqual({
+      status: expected,
+      body: '',
+    });
+    expect(answerProblems(validator, operation.operation, answer, { format: options.format })).toEqual([]);
+    return answer;
+  }
+
+  function successStatus(operation: DocumentedOperation): number {
+    const codes = Object.keys(operation.operation.responses).map(Number);
+    return EXAMPLE_STATUS[operation.id] ?? Math.min(...codes.filter((code) => code >= 200 && code < 300));
+  }
+
+  return {
+    observed,
+    op,
+    documentedCall,
+    documentedToken,
+    bodyExamples,
+    isStream,
+    check,
+    successStatus,
+  };
 }
