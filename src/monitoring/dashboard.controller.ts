@@ -21,7 +21,7 @@ import { HERALD_CONFIG, type HeraldConfig } from '../config/herald-config.js';
 import { ApiErrors } from '../openapi/http-error.schema.js';
 import { ApiAdminAuth } from '../openapi/security.js';
 import { TAGS } from '../openapi/tags.js';
-import { DASHBOARD_MODELS, DashboardHistoryFrame, DashboardSnapshotFrame } from './monitoring.schema.js';
+import { DASHBOARD_MODELS, DashboardHistoryFrame, DashboardSnapshotFrame } from './dto/dashboard.dto.js';
 import { MonitoringService } from './monitoring.service.js';
 
 /** Recent alert-history entries in each dashboard frame. */

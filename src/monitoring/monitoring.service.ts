@@ -18,7 +18,7 @@ import { computeFigures, type ActiveAlert, type AlertsSource, type Figures, type
 import { bucketDelta, bucketQuantile } from './histogram.js';
 import { MemoryMonitor, TREND_WINDOWS_MS, type TrendWindow } from './memory-monitor.js';
 import { Ring } from './ring.js';
-import type { HeapTrend, Percentiles } from './monitoring.schema.js';
+import type { HeapTrend, Percentiles } from './dto/status.dto.js';
 import type { HeraldStatus } from './status.js';
 
 /** The hot-path counters as they stood at one snapshot. */

@@ -3,7 +3,7 @@ import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { MetricsGuard } from '../auth/metrics.guard.js';
 import { ApiMetricsAuth } from '../openapi/security.js';
 import { TAGS } from '../openapi/tags.js';
-import { StatusView } from './monitoring.schema.js';
+import { StatusView } from './dto/status.dto.js';
 import { MonitoringService } from './monitoring.service.js';
 import type { HeraldStatus } from './status.js';
 
