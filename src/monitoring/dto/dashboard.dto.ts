@@ -2,13 +2,13 @@ import { ApiProperty, ApiSchema, getSchemaPath } from '@nestjs/swagger';
 import { jsonText } from '../../openapi/json-text.js';
 import { REFUSE_REASONS, type RefuseReason } from '../../streams/stream-counters.js';
 import { COUNT, countsBy, NUMBER } from './properties.js';
-import type { ChartPoint } from '../monitoring.service.js';
 import { StatusView } from './status.dto.js';
 
 /** The dashboard stream's frames and what they carry. */
 
-@ApiSchema({ description: 'One point of the dashboard charts.' })
-export class ChartPointView implements ChartPoint {
+/** One point of the dashboard's charts: what the service keeps and the stream sends. */
+@ApiSchema({ name: 'ChartPointView', description: 'One point of the dashboard charts.' })
+export class ChartPoint {
   @ApiProperty({ type: 'integer', description: 'ms since the Unix epoch.', example: 1795459440620 })
   at!: number;
 
@@ -48,8 +48,8 @@ export class ChartPointView implements ChartPoint {
 
 @ApiSchema({ description: "The dashboard stream's first frame: the chart history and the limits to draw." })
 export class DashboardHistory {
-  @ApiProperty({ type: [ChartPointView], description: 'Oldest first.' })
-  points!: ChartPointView[];
+  @ApiProperty({ type: [ChartPoint], description: 'Oldest first.' })
+  points!: ChartPoint[];
 
   @ApiProperty({ ...COUNT, description: 'SNAPSHOT_INTERVAL_MS.', example: 5000 })
   snapshotIntervalMs!: number;
@@ -66,8 +66,8 @@ export class DashboardSnapshot {
   @ApiProperty({ type: StatusView })
   status!: StatusView;
 
-  @ApiProperty({ allOf: [{ $ref: getSchemaPath(ChartPointView) }], nullable: true })
-  point!: ChartPointView | null;
+  @ApiProperty({ allOf: [{ $ref: getSchemaPath(ChartPoint) }], nullable: true })
+  point!: ChartPoint | null;
 
   @ApiProperty({
     type: 'array',
