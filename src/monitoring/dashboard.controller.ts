@@ -1,15 +1,6 @@
 import { Controller, Get, Inject, NotFoundException, Param, Res, UseGuards } from '@nestjs/common';
 import { Sse, SseStream, type EventStream, type MessageEvent } from '@herald/nest-sse';
-import {
-  ApiExtraModels,
-  ApiOkResponse,
-  ApiOperation,
-  ApiParam,
-  ApiTags,
-  getSchemaPath,
-  type HeaderObject,
-  type MediaTypeObject,
-} from '@nestjs/swagger';
+import { ApiExtraModels, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { Observable } from 'rxjs';
 import { existsSync, readFileSync } from 'node:fs';
@@ -18,10 +9,9 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { AdminGuard } from '../auth/admin.guard.js';
 import { HERALD_CONFIG, type HeraldConfig } from '../config/herald-config.js';
-import { ApiErrors } from '../openapi/http-error.schema.js';
-import { ApiAdminAuth } from '../openapi/security.js';
 import { TAGS } from '../openapi/tags.js';
-import { DASHBOARD_MODELS, DashboardHistoryFrame, DashboardSnapshotFrame } from './monitoring.schema.js';
+import { DASHBOARD_MODELS } from './dto/dashboard.dto.js';
+import { ApiDashboardAsset, ApiDashboardPage, ApiDashboardStream } from './monitoring.openapi.js';
 import { MonitoringService } from './monitoring.service.js';
 
 /** Recent alert-history entries in each dashboard frame. */
@@ -72,16 +62,6 @@ const PAGE_HEADERS = {
  * `Authorization` header, so the token (from the URL fragment) never appears
  * in a URL the server or a proxy logs.
  */
-/** What the page and its files are sent with (PAGE_HEADERS), as documented. */
-const PAGE_HEADER_DOCS: Record<string, HeaderObject> = {
-  'Content-Security-Policy': {
-    description: 'Scripts, styles and the feed from Herald only; no framing.',
-    required: true,
-    schema: { type: 'string', pattern: "default-src 'none'" },
-  },
-  'Cache-Control': { required: true, schema: { type: 'string', enum: ['no-cache'] } },
-};
-
 @Controller('dashboard')
 @ApiTags(TAGS.operations)
 @ApiExtraModels(...DASHBOARD_MODELS)
@@ -95,44 +75,14 @@ export class DashboardController {
   ) {}
 
   @Get()
-  @ApiOperation({
-    operationId: 'getDashboard',
-    summary: 'The live dashboard page (HTML)',
-    description:
-      'Holds no data: it reads `GET /dashboard/stream` with the admin token, taken from the URL fragment ' +
-      '(`/dashboard#token=…`, never sent to the server in a URL) or asked for.',
-  })
-  @ApiOkResponse({
-    description: 'The page.',
-    headers: PAGE_HEADER_DOCS,
-    content: { 'text/html': { schema: { type: 'string' } } },
-  })
+  @ApiDashboardPage()
   page(@Res() res: Response): void {
     this.send(res, 'index.html');
   }
 
   @Sse('stream')
   @UseGuards(AdminGuard)
-  @ApiAdminAuth()
-  @ApiOperation({
-    operationId: 'streamDashboard',
-    summary: "The dashboard's live feed (Server-Sent Events)",
-    description:
-      '`retry: 2000`, then `event: history` (chart points and limits), then `event: snapshot` at once and after ' +
-      'every monitoring snapshot; `: hb` every 15 s while idle. Frames are skipped, not queued, for a reader ' +
-      'more than 256 KB behind.',
-  })
-  @ApiOkResponse({
-    description: 'The feed.',
-    content: {
-      'text/event-stream': {
-        schema: { type: 'string' },
-        'x-itemSchema': {
-          anyOf: [{ $ref: getSchemaPath(DashboardHistoryFrame) }, { $ref: getSchemaPath(DashboardSnapshotFrame) }],
-        },
-      } as MediaTypeObject,
-    },
-  })
+  @ApiDashboardStream()
   stream(@SseStream() stream: EventStream): Observable<MessageEvent> {
     stream.retryMs = 2000;
     stream.heartbeatMs = HEARTBEAT_MS;
@@ -162,28 +112,7 @@ export class DashboardController {
   }
 
   @Get(':asset')
-  @ApiOperation({
-    operationId: 'getDashboardAsset',
-    summary: "The dashboard's scripts and styles (Chart.js from Herald's own node_modules: works offline)",
-  })
-  @ApiParam({
-    name: 'asset',
-    schema: {
-      type: 'string',
-      enum: ['dashboard.js', 'dashboard.css', 'chart.umd.min.js', 'index.html'],
-      example: 'dashboard.js',
-    },
-  })
-  @ApiOkResponse({
-    description: 'The file.',
-    headers: PAGE_HEADER_DOCS,
-    content: {
-      'text/javascript': { schema: { type: 'string' } },
-      'text/css': { schema: { type: 'string' } },
-      'text/html': { schema: { type: 'string' } },
-    },
-  })
-  @ApiErrors({ 404: { description: 'No such asset.', examples: { unknown: 'no dashboard asset "x.js"' } } })
+  @ApiDashboardAsset()
   asset(@Param('asset') name: string, @Res() res: Response): void {
     this.send(res, name);
   }

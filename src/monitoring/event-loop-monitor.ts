@@ -1,5 +1,5 @@
 import { createHistogram, performance, type RecordableHistogram } from 'node:perf_hooks';
-import type { Percentiles } from './monitoring.schema.js';
+import type { Percentiles } from './dto/status.dto.js';
 
 /**
  * Event-loop delay: a timer due every `resolutionMs` records how late it ran.

@@ -18,7 +18,8 @@ import { computeFigures, type ActiveAlert, type AlertsSource, type Figures, type
 import { bucketDelta, bucketQuantile } from './histogram.js';
 import { MemoryMonitor, TREND_WINDOWS_MS, type TrendWindow } from './memory-monitor.js';
 import { Ring } from './ring.js';
-import type { HeapTrend, Percentiles } from './monitoring.schema.js';
+import type { ChartPoint } from './dto/dashboard.dto.js';
+import type { HeapTrend, Percentiles } from './dto/status.dto.js';
 import type { HeraldStatus } from './status.js';
 
 /** The hot-path counters as they stood at one snapshot. */
@@ -44,23 +45,6 @@ interface Derived {
   deliveryLatencyMs: Percentiles;
   eventLoopDelayMs: Percentiles;
   perIp: Record<string, number>;
-}
-
-/** One point of the dashboard's charts. */
-export interface ChartPoint {
-  at: number;
-  active: number;
-  heapUsed: number;
-  rss: number;
-  messagesPerSecond: number;
-  deliveriesPerSecond: number;
-  bytesPerSecond: number;
-  latencyP50Ms: number;
-  latencyP99Ms: number;
-  eventLoopP99Ms: number;
-  /** Refusals by reason during the interval that ended at `at`. */
-  refused: Record<RefuseReason, number>;
-  leakSuspected: boolean;
 }
 
 const SNAPSHOT_JOB = 'herald-monitoring-snapshot';

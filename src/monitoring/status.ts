@@ -2,4 +2,4 @@
  * `GET /status` (API.md, Operations) is the documented `StatusView` class; the
  * name `HeraldStatus` is what the service and callers outside src/ type it by.
  */
-export type { StatusView as HeraldStatus } from './monitoring.schema.js';
+export type { StatusView as HeraldStatus } from './dto/status.dto.js';

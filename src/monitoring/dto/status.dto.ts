@@ -1,30 +1,10 @@
-import { ApiProperty, ApiSchema, getSchemaPath, type ApiPropertyOptions } from '@nestjs/swagger';
-import { jsonText } from '../openapi/json-text.js';
-import { CLOSE_REASONS, REFUSE_REASONS, type CloseReason, type RefuseReason } from '../streams/stream-counters.js';
-import type { ActiveAlert } from './figures.js';
-import type { TrendWindow } from './memory-monitor.js';
-import type { ChartPoint } from './monitoring.service.js';
+import { ApiProperty, ApiSchema } from '@nestjs/swagger';
+import { CLOSE_REASONS, REFUSE_REASONS, type CloseReason, type RefuseReason } from '../../streams/stream-counters.js';
+import type { ActiveAlert } from '../figures.js';
+import type { TrendWindow } from '../memory-monitor.js';
+import { COUNT, countsBy, NUMBER } from './properties.js';
 
-/** OpenAPI documentation of `/status` and the dashboard's stream. Bytes and milliseconds are plain numbers. */
-
-const COUNT = { type: 'integer', minimum: 0 } as const;
-const NUMBER = { type: 'number', minimum: 0 } as const;
-
-/** An object with exactly these keys, each a count. */
-function countsBy(
-  keys: readonly string[],
-  description: string,
-  example: Record<string, number> = {},
-): ApiPropertyOptions {
-  return {
-    type: 'object',
-    description,
-    properties: Object.fromEntries(keys.map((key) => [key, COUNT])),
-    required: [...keys],
-    additionalProperties: false,
-    example: Object.fromEntries(keys.map((key) => [key, example[key] ?? 0])),
-  } as ApiPropertyOptions;
-}
+/** `GET /status`: one class tree, documented and returned. Bytes and milliseconds are plain numbers. */
 
 @ApiSchema({ name: 'PercentilesView', description: 'Median and 99th percentile, ms.' })
 export class Percentiles {
@@ -330,100 +310,3 @@ export class StatusView {
   @ApiProperty({ type: StatusAlerts })
   alerts!: StatusAlerts;
 }
-
-@ApiSchema({ description: 'One point of the dashboard charts.' })
-export class ChartPointView implements ChartPoint {
-  @ApiProperty({ type: 'integer', description: 'ms since the Unix epoch.', example: 1795459440620 })
-  at!: number;
-
-  @ApiProperty({ ...COUNT, example: 4213 })
-  active!: number;
-
-  @ApiProperty({ ...COUNT, example: 45_100_000 })
-  heapUsed!: number;
-
-  @ApiProperty({ ...COUNT, example: 131_000_000 })
-  rss!: number;
-
-  @ApiProperty({ ...NUMBER, example: 850 })
-  messagesPerSecond!: number;
-
-  @ApiProperty({ ...NUMBER, example: 120_400 })
-  deliveriesPerSecond!: number;
-
-  @ApiProperty({ ...NUMBER, example: 18_200_000 })
-  bytesPerSecond!: number;
-
-  @ApiProperty({ ...NUMBER, example: 1.2 })
-  latencyP50Ms!: number;
-
-  @ApiProperty({ ...NUMBER, example: 8.5 })
-  latencyP99Ms!: number;
-
-  @ApiProperty({ ...NUMBER, example: 3.1 })
-  eventLoopP99Ms!: number;
-
-  @ApiProperty(countsBy(REFUSE_REASONS, 'Refusals by reason during the interval that ended at `at`.'))
-  refused!: Record<RefuseReason, number>;
-
-  @ApiProperty({ type: 'boolean', example: false })
-  leakSuspected!: boolean;
-}
-
-@ApiSchema({ description: "The dashboard stream's first frame: the chart history and the limits to draw." })
-export class DashboardHistory {
-  @ApiProperty({ type: [ChartPointView], description: 'Oldest first.' })
-  points!: ChartPointView[];
-
-  @ApiProperty({ ...COUNT, description: 'SNAPSHOT_INTERVAL_MS.', example: 5000 })
-  snapshotIntervalMs!: number;
-
-  @ApiProperty({ ...COUNT, example: 10_000 })
-  maxConnections!: number;
-
-  @ApiProperty({ ...NUMBER, example: 0.9 })
-  capacityThreshold!: number;
-}
-
-@ApiSchema({ description: 'Sent on every monitoring snapshot.' })
-export class DashboardSnapshot {
-  @ApiProperty({ type: StatusView })
-  status!: StatusView;
-
-  @ApiProperty({ allOf: [{ $ref: getSchemaPath(ChartPointView) }], nullable: true })
-  point!: ChartPointView | null;
-
-  @ApiProperty({
-    type: 'array',
-    items: { $ref: getSchemaPath('AlertHistoryEntry') },
-    description: 'The latest fired, resolved and test alerts, newest first.',
-  })
-  recentAlerts!: unknown[];
-}
-
-@ApiSchema({ description: 'event: history (first frame).' })
-export class DashboardHistoryFrame {
-  @ApiProperty({ enum: ['history'] })
-  event!: 'history';
-
-  @ApiProperty(
-    jsonText(DashboardHistory, {
-      points: [],
-      snapshotIntervalMs: 5000,
-      maxConnections: 10_000,
-      capacityThreshold: 0.9,
-    }),
-  )
-  data!: string;
-}
-
-@ApiSchema({ description: 'event: snapshot.' })
-export class DashboardSnapshotFrame {
-  @ApiProperty({ enum: ['snapshot'] })
-  event!: 'snapshot';
-
-  @ApiProperty({ ...jsonText(DashboardSnapshot), example: '{"status":{…},"point":{…},"recentAlerts":[]}' })
-  data!: string;
-}
-
-export const DASHBOARD_MODELS = [DashboardHistory, DashboardSnapshot, DashboardHistoryFrame, DashboardSnapshotFrame];
