@@ -199,6 +199,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/metrics": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Prometheus metrics (text exposition format)
+         * @description `herald_*` (connections active/opened/closed/refused by reason, events published, deliveries, delivery bytes and latency, capacity ratio, leak suspected, alert notifications) plus the default `process_*` and `nodejs_*`. Passes `promtool check metrics`. Open unless METRICS_TOKEN is set (then Bearer that token); either way scrape it from inside your network, never through the public proxy.
+         */
+        get: operations["getMetrics"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/health/live": {
         parameters: {
             query?: never;
@@ -531,26 +551,6 @@ export interface paths {
          * @description Members grouped by the subscriber JWT `sub` (with its `tenant`) and their stream counts, across instances, a page at a time; streams without a `sub` are counted in `anonymous`, never listed.
          */
         get: operations["getTopicPresence"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/metrics": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /**
-         * Prometheus metrics (text exposition format)
-         * @description `herald_*` (connections active/opened/closed/refused by reason, events published, deliveries, delivery bytes and latency, capacity ratio, leak suspected, alert notifications) plus the default `process_*` and `nodejs_*`. Passes `promtool check metrics`. Open unless METRICS_TOKEN is set (then Bearer that token); either way scrape it from inside your network, never through the public proxy.
-         */
-        get: operations["getMetrics"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1730,7 +1730,7 @@ export interface components {
             /** @example Busy */
             name: string;
             /**
-             * @description A figure of `/status`: `active_connections`, `heap_used_mb`, `rss_mb`, `messages_per_second`, `delivery_p99_ms`, `event_loop_lag_p99_ms`, `slow_consumer_disconnects` (in the last 60 s), `memory_leak_suspected` (0/1), `capacity_ratio` (active / MAX_CONNECTIONS).
+             * @description A figure of `/status`: `active_connections` (open streams at the snapshot), `heap_used_mb` (V8 heapUsed, MiB), `rss_mb` (resident set size, MiB), `messages_per_second` (events published per second over the last snapshot interval), `delivery_p99_ms` (p99 publish → socket-write latency over the last 60 s (0 without deliveries)), `event_loop_lag_p99_ms` (p99 event-loop delay over the last snapshot interval), `slow_consumer_disconnects` (streams cut as slow consumers in the last 60 s (a rate, so it resolves)), `memory_leak_suspected` (1 while the leak detector suspects a leak, else 0), `capacity_ratio` (open streams / MAX_CONNECTIONS).
              * @example active_connections
              * @enum {string}
              */
@@ -1784,7 +1784,7 @@ export interface components {
             /** @example Busy */
             name: string;
             /**
-             * @description A figure of `/status`: `active_connections`, `heap_used_mb`, `rss_mb`, `messages_per_second`, `delivery_p99_ms`, `event_loop_lag_p99_ms`, `slow_consumer_disconnects` (in the last 60 s), `memory_leak_suspected` (0/1), `capacity_ratio` (active / MAX_CONNECTIONS).
+             * @description A figure of `/status`: `active_connections` (open streams at the snapshot), `heap_used_mb` (V8 heapUsed, MiB), `rss_mb` (resident set size, MiB), `messages_per_second` (events published per second over the last snapshot interval), `delivery_p99_ms` (p99 publish → socket-write latency over the last 60 s (0 without deliveries)), `event_loop_lag_p99_ms` (p99 event-loop delay over the last snapshot interval), `slow_consumer_disconnects` (streams cut as slow consumers in the last 60 s (a rate, so it resolves)), `memory_leak_suspected` (1 while the leak detector suspects a leak, else 0), `capacity_ratio` (open streams / MAX_CONNECTIONS).
              * @example active_connections
              * @enum {string}
              */
@@ -2642,6 +2642,41 @@ export interface operations {
             };
             /** @description No such asset. */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HttpErrorBody"];
+                };
+            };
+        };
+    };
+    getMetrics: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The exposition, `text/plain; version=0.0.4`. */
+            200: {
+                headers: {
+                    "Cache-Control": "no-store";
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example # HELP herald_connections_active Open SSE streams.
+                     *     # TYPE herald_connections_active gauge
+                     *     herald_connections_active 4213
+                     */
+                    "text/plain": string;
+                };
+            };
+            /** @description METRICS_TOKEN is set and the request does not carry it. */
+            401: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4112,41 +4147,6 @@ export interface operations {
                 headers: {
                     /** @description Seconds to wait before retrying (429: until the limit frees up; 503: `RETRY_AFTER_SECONDS`). */
                     "Retry-After": number;
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["HttpErrorBody"];
-                };
-            };
-        };
-    };
-    getMetrics: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description The exposition, `text/plain; version=0.0.4`. */
-            200: {
-                headers: {
-                    "Cache-Control": "no-store";
-                    [name: string]: unknown;
-                };
-                content: {
-                    /**
-                     * @example # HELP herald_connections_active Open SSE streams.
-                     *     # TYPE herald_connections_active gauge
-                     *     herald_connections_active 4213
-                     */
-                    "text/plain": string;
-                };
-            };
-            /** @description METRICS_TOKEN is set and the request does not carry it. */
-            401: {
-                headers: {
                     [name: string]: unknown;
                 };
                 content: {
