@@ -10,8 +10,7 @@ import { AlertsConfigService } from './alerts-config.service.js';
 import { AlertsService } from './alerts.service.js';
 import { ALERT_CHANNELS, type AlertChannel } from './channels/alert-channel.js';
 import { CHANNEL_KINDS, ChannelKinds } from './channels/channel-kinds.js';
-import { FileDocumentStore } from '../store/file-document.store.js';
-import { RedisDocumentStore } from '../store/redis-document.store.js';
+import { documentStoreFor } from '../store/document-store-for.js';
 import { ALERTS_STORE, type AlertsStore } from './store/alerts-store.js';
 
 /** The provider of every channel kind in the registry (channels/channel-kinds.ts). */
@@ -25,13 +24,11 @@ const channelsProvider: Provider = {
 
 const STORE_NAME = 'alerts store';
 
-/** Redis when the broker is Redis (every instance shares one configuration), else the file. */
+/** Redis when the broker kind shares Redis (every instance shares one configuration), else the file. */
 const storeProvider: Provider = {
   provide: ALERTS_STORE,
   useFactory: (config: HeraldConfig): AlertsStore =>
-    config.broker === 'redis'
-      ? new RedisDocumentStore(STORE_NAME, config.redisUrl, `${config.redisKeyPrefix}alerts`)
-      : new FileDocumentStore(STORE_NAME, config.alertsStorePath),
+    documentStoreFor(config, STORE_NAME, 'alerts', config.alertsStorePath),
   inject: [HERALD_CONFIG],
 };
 

@@ -1,10 +1,9 @@
 import { Global, Module } from '@nestjs/common';
 import { TerminusModule } from '@nestjs/terminus';
 import { HERALD_CONFIG, type HeraldConfig } from '../config/herald-config.js';
+import { BROKER_KINDS } from './broker-kinds.js';
 import { BrokerHealthIndicator } from './broker.health.js';
 import { EVENT_BROKER, type EventBroker } from './event-broker.js';
-import { MemoryBroker } from './memory.broker.js';
-import { RedisBroker } from './redis.broker.js';
 
 /** The event broker, and its health indicator for the probes to import. */
 @Global()
@@ -14,9 +13,8 @@ import { RedisBroker } from './redis.broker.js';
     {
       provide: EVENT_BROKER,
       inject: [HERALD_CONFIG],
-      // BROKER=redis scales out over Redis; the embedded memory broker needs nothing else.
-      useFactory: (config: HeraldConfig): EventBroker =>
-        config.broker === 'redis' ? new RedisBroker(config) : new MemoryBroker(config),
+      // BROKER names an entry of BROKER_KINDS (memory by default; redis scales out).
+      useFactory: (config: HeraldConfig): Promise<EventBroker> => BROKER_KINDS[config.broker].create(config),
     },
     BrokerHealthIndicator,
   ],

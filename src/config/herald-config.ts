@@ -1,8 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { dirname, join } from 'node:path';
+import { BROKER_KIND_NAMES, type BrokerKindName } from '../broker/broker-kinds.js';
 import { parseRedisUrl, redactRedisUrl, RedisUrlError } from '../redis/redis-url.js';
 
-export type BrokerKind = 'memory' | 'redis';
+export type BrokerKind = BrokerKindName;
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 
 /** Occupancy webhooks (src/presence/webhooks): where they are kept, and how each delivery is tried. */
@@ -223,7 +224,7 @@ export function loadConfig(env: Env): HeraldConfig {
     maxConnectionAgeMs: int(env, 'MAX_CONNECTION_AGE_MS', 0, 0, 30 * DAY_MS),
     maxEventBytes: int(env, 'MAX_EVENT_BYTES', 65_536, 16, 16_777_216),
     drainTimeoutMs: int(env, 'DRAIN_TIMEOUT_MS', 10_000, 0, 3_600_000),
-    broker: oneOf<BrokerKind>(env, 'BROKER', 'memory', ['memory', 'redis']),
+    broker: oneOf<BrokerKind>(env, 'BROKER', 'memory', BROKER_KIND_NAMES),
     redisUrl: redisUrl(env),
     redisKeyPrefix: read(env, 'REDIS_KEY_PREFIX') ?? 'herald:',
     publishToken: secret(env, 'PUBLISH_TOKEN', 16),

@@ -1,4 +1,5 @@
 import { Inject, Module, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
+import { sharesRedis } from '../broker/broker-kinds.js';
 import { HERALD_CONFIG, type HeraldConfig } from '../config/herald-config.js';
 import { MemoryPresence } from './memory-presence.js';
 import { OCCUPANCY_SOURCE } from './occupancy-source.js';
@@ -20,7 +21,7 @@ import { TopicsController } from './topics.controller.js';
       useFactory: (config: HeraldConfig): PresenceTracker =>
         !config.presence
           ? new PresenceOff()
-          : config.broker === 'redis'
+          : sharesRedis(config)
             ? new RedisPresence(config)
             : new MemoryPresence(config.vacatedGraceMs),
     },

@@ -2,8 +2,7 @@ import { Module, type DynamicModule, type Provider, type Type } from '@nestjs/co
 import { makeCounterProvider } from '@willsoto/nestjs-prometheus';
 import { HERALD_CONFIG, type HeraldConfig } from '../../config/herald-config.js';
 import type { DocumentStore } from '../../store/document-store.js';
-import { FileDocumentStore } from '../../store/file-document.store.js';
-import { RedisDocumentStore } from '../../store/redis-document.store.js';
+import { documentStoreFor } from '../../store/document-store-for.js';
 import type { OccupancyWebhooksDocument } from './occupancy-webhook.dto.js';
 import { OccupancyWebhookDispatcher, PRESENCE_WEBHOOKS_METRIC } from './occupancy-webhook-dispatcher.js';
 import { OCCUPANCY_WEBHOOKS_STORE, OccupancyWebhooksConfig } from './occupancy-webhooks.config.js';
@@ -11,13 +10,11 @@ import { OccupancyWebhooksController } from './occupancy-webhooks.controller.js'
 
 const STORE_NAME = 'occupancy webhooks store';
 
-/** Redis when the broker is Redis (every instance shares the webhooks), else a file beside the alerts'. */
+/** Redis when the broker kind shares Redis (every instance shares the webhooks), else a file beside the alerts'. */
 const storeProvider: Provider = {
   provide: OCCUPANCY_WEBHOOKS_STORE,
   useFactory: (config: HeraldConfig): DocumentStore<OccupancyWebhooksDocument> =>
-    config.broker === 'redis'
-      ? new RedisDocumentStore(STORE_NAME, config.redisUrl, `${config.redisKeyPrefix}occupancy-webhooks`)
-      : new FileDocumentStore(STORE_NAME, config.occupancyWebhooksStorePath),
+    documentStoreFor(config, STORE_NAME, 'occupancy-webhooks', config.occupancyWebhooksStorePath),
   inject: [HERALD_CONFIG],
 };
 
