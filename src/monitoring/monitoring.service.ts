@@ -5,64 +5,21 @@ import { getHeapStatistics } from 'node:v8';
 import { EVENT_BROKER, type EventBroker } from '../broker/event-broker.js';
 import { HERALD_CONFIG, type HeraldConfig } from '../config/herald-config.js';
 import { StreamStats } from '../streams/stream-stats.js';
-import {
-  CLOSE_REASONS,
-  DURATION_BUCKETS_SECONDS,
-  LATENCY_BUCKETS_SECONDS,
-  REFUSE_REASONS,
-  type CloseReason,
-  type RefuseReason,
-} from '../streams/stream-counters.js';
+import { LATENCY_BUCKETS_SECONDS } from '../streams/stream-counters.js';
 import { EventLoopMonitor } from './event-loop-monitor.js';
-import { computeFigures, type ActiveAlert, type AlertsSource, type Figures, type SnapshotListener } from './figures.js';
+import { computeFigures, type AlertsSource, type ActiveAlert, type Figures, type SnapshotListener } from './figures.js';
 import { bucketDelta, bucketQuantile } from './histogram.js';
-import { MemoryMonitor, TREND_WINDOWS_MS, type TrendWindow } from './memory-monitor.js';
+import { MemoryMonitor } from './memory-monitor.js';
 import { Ring } from './ring.js';
 import type { ChartPoint } from './dto/dashboard.dto.js';
-import type { HeapTrend, Percentiles } from './dto/status.dto.js';
+import type { Percentiles } from './dto/status.dto.js';
+import { chartPoint, copy, PER_IP_TOP, round, statusView, type CounterSample, type Derived } from './status-view.js';
 import type { HeraldStatus } from './status.js';
-
-/** The hot-path counters as they stood at one snapshot. */
-interface CounterSample {
-  at: number;
-  opened: number;
-  closed: Record<CloseReason, number>;
-  refused: Record<RefuseReason, number>;
-  published: number;
-  publishedBytes: number;
-  deliveries: number;
-  deliveryBytes: number;
-  latencyBuckets: number[];
-}
-
-/** What the snapshot schedule derives from two consecutive samples. */
-interface Derived {
-  at: number;
-  messagesPerSecond: number;
-  deliveriesPerSecond: number;
-  bytesPerSecond: number;
-  averageMessageBytes: number;
-  deliveryLatencyMs: Percentiles;
-  eventLoopDelayMs: Percentiles;
-  perIp: Record<string, number>;
-}
 
 const SNAPSHOT_JOB = 'herald-monitoring-snapshot';
 const MINUTE_MS = 60_000;
 /** Chart points kept for a dashboard that connects (its first frame). */
 const CHART_POINTS = 180;
-/** Busiest IPs and topics listed in `/status`. */
-const PER_IP_TOP = 20;
-
-function copy<K extends string>(record: Record<K, number>): Record<K, number> {
-  return { ...record };
-}
-
-function zeroes<K extends string>(keys: readonly K[]): Record<K, number> {
-  return Object.fromEntries(keys.map((key) => [key, 0])) as Record<K, number>;
-}
-
-const round = (value: number, digits = 3): number => Math.round(value * 10 ** digits) / 10 ** digits;
 
 /**
  * Connection, memory and throughput monitors. The hot path only bumps
@@ -177,7 +134,7 @@ export class MonitoringService implements OnModuleInit, OnModuleDestroy {
     const loop = this.eventLoop.take();
     this.derived = this.derive(previous, sample, loop);
     this.latest = this.figuresAt(at);
-    this.chart.push(this.chartPoint(previous, sample));
+    this.chart.push(chartPoint(previous, sample, this.derived, this.registry.open, this.memory));
     for (const listener of this.listeners) {
       try {
         listener(this.latest, at);
@@ -190,77 +147,17 @@ export class MonitoringService implements OnModuleInit, OnModuleDestroy {
 
   /** `GET /status`: live counts, plus what the last snapshot derived. */
   status(): HeraldStatus {
-    const counters = this.registry.counters;
     const now = Date.now();
-    const active = this.registry.open;
-    const closed = CLOSE_REASONS.reduce((sum, reason) => sum + counters.closed[reason], 0);
-    const minuteAgo = this.sampleAtOrBefore(now - MINUTE_MS);
-    const memory = this.memory.latest();
-    const leak = this.memory.leak();
-    const suspectedSince = this.memory.suspectedSince();
-    const trends = Object.fromEntries(
-      Object.entries(TREND_WINDOWS_MS).map(([name, windowMs]) => [name, this.trend(windowMs)]),
-    ) as Record<TrendWindow, HeapTrend>;
-    return {
-      at: new Date(this.derived.at).toISOString(),
-      uptimeSeconds: Math.round((now - this.startedAt) / 1000),
-      connections: {
-        active,
-        total: counters.opened,
-        perMinute: counters.opened - minuteAgo.opened,
-        // Read now, like `active`: a snapshot's copy would disagree with it until the next snapshot.
-        perIp: this.registry.topIps(PER_IP_TOP),
-        perTopic: this.registry.topTopics(PER_IP_TOP),
-        topicsActive: this.registry.activeTopics,
-        averageDurationMs: closed === 0 ? 0 : Math.round(counters.closedDurationMs / closed),
-        durationMs: {
-          p50: Math.round(bucketQuantile(0.5, DURATION_BUCKETS_SECONDS, counters.durationBuckets) * 1000),
-          p99: Math.round(bucketQuantile(0.99, DURATION_BUCKETS_SECONDS, counters.durationBuckets) * 1000),
-        },
-        messagesPerConnection: counters.opened === 0 ? 0 : round(counters.deliveries / counters.opened),
-        bytesPerConnection: counters.opened === 0 ? 0 : Math.round(counters.deliveryBytes / counters.opened),
-        closedByReason: copy(counters.closed),
-        refusedByReason: copy(counters.refused),
-        maxConnections: this.config.maxConnections,
-        capacityRatio: round(active / this.config.maxConnections, 6),
-      },
-      memory: {
-        latest: {
-          heapUsed: memory?.heapUsed ?? 0,
-          heapTotal: memory?.heapTotal ?? 0,
-          rss: memory?.rss ?? 0,
-          external: memory?.external ?? 0,
-          arrayBuffers: memory?.arrayBuffers ?? 0,
-        },
-        trend: this.trend(this.memory.windowMs),
-        trends,
-        leak: {
-          suspected: leak.suspected,
-          slopeBytesPerSecond: Math.round(leak.slopeBytesPerSecond),
-          slopeMbPerMinute: round(leak.slopeMbPerMinute),
-          confidence: round(leak.confidence),
-          fit: round(leak.fit),
-          windowMs: leak.windowMs,
-          basis: leak.basis,
-          phase: leak.phase,
-          explainedBy: leak.explainedBy,
-          suspectedSince: suspectedSince === undefined ? null : new Date(suspectedSince).toISOString(),
-        },
-        bytesPerConnection: this.memory.bytesPerConnection(),
-        streamCost: this.memory.streamCost(),
-      },
-      throughput: {
-        messagesPerSecond: this.derived.messagesPerSecond,
-        deliveriesPerSecond: this.derived.deliveriesPerSecond,
-        bytesPerSecond: this.derived.bytesPerSecond,
-        averageMessageBytes: this.derived.averageMessageBytes,
-        deliveryLatencyMs: this.derived.deliveryLatencyMs,
-        eventLoopDelayMs: this.derived.eventLoopDelayMs,
-        historyEvents: this.broker.historySize(),
-        historyBytes: this.broker.historyBytes?.() ?? null,
-      },
-      alerts: { active: this.activeAlerts() },
-    };
+    return statusView(now, {
+      config: this.config,
+      broker: this.broker,
+      stats: this.registry,
+      memory: this.memory,
+      startedAt: this.startedAt,
+      derived: this.derived,
+      minuteAgo: this.sampleAtOrBefore(now - MINUTE_MS),
+      alerts: () => this.activeAlerts(),
+    });
   }
 
   /** Chart points, oldest first (the dashboard's first frame). */
@@ -294,11 +191,6 @@ export class MonitoringService implements OnModuleInit, OnModuleDestroy {
   /** What the live load holds in the heap, for the leak model (both O(1)). */
   private load(): { streams: number; retainedBytes: number } {
     return { streams: this.registry.open, retainedBytes: this.broker.historyBytes?.() ?? 0 };
-  }
-
-  private trend(windowMs: number): HeapTrend {
-    const { min, avg, max } = this.memory.trend(windowMs);
-    return { min, avg, max, windowMs };
   }
 
   private sampleCounters(at: number): CounterSample {
@@ -365,25 +257,5 @@ export class MonitoringService implements OnModuleInit, OnModuleDestroy {
       leakSuspected: this.memory.leak().suspected,
       maxConnections: this.config.maxConnections,
     });
-  }
-
-  private chartPoint(previous: CounterSample, sample: CounterSample): ChartPoint {
-    const memory = this.memory.latest();
-    const refused = zeroes(REFUSE_REASONS);
-    for (const reason of REFUSE_REASONS) refused[reason] = sample.refused[reason] - previous.refused[reason];
-    return {
-      at: sample.at,
-      active: this.registry.open,
-      heapUsed: memory?.heapUsed ?? 0,
-      rss: memory?.rss ?? 0,
-      messagesPerSecond: this.derived.messagesPerSecond,
-      deliveriesPerSecond: this.derived.deliveriesPerSecond,
-      bytesPerSecond: this.derived.bytesPerSecond,
-      latencyP50Ms: this.derived.deliveryLatencyMs.p50,
-      latencyP99Ms: this.derived.deliveryLatencyMs.p99,
-      eventLoopP99Ms: this.derived.eventLoopDelayMs.p99,
-      refused,
-      leakSuspected: this.memory.leak().suspected,
-    };
   }
 }

@@ -1,58 +1,15 @@
-import { EncodedFrame, type CloseOptions } from '@herald/nest-sse';
-import { formatEventId, type EventCursor } from '@herald/sse';
+import type { EncodedFrame } from '@herald/nest-sse';
+import type { EventCursor } from '@herald/sse';
 import type { LiveLoss, ReplayResult } from '../broker/event-broker.js';
 import { HeraldEvent, type StreamFormat } from '../broker/herald-event.js';
-import type { SlowConsumerPolicy, TurnMark } from './slow-consumer-policy.js';
-import { CLOSE_REASONS, type CloseReason } from './stream-counters.js';
 import type { MemberKey } from '../presence/presence-tracker.js';
+import { latestFirst, latestSeam, newestPerTopic, type BacklogEntry } from './backlog.js';
+import { historyLostFrame, lossResumeId } from './reset-frames.js';
+import type { TurnMark } from './slow-consumer-policy.js';
+import { CLOSE_REASONS, type CloseReason } from './stream-counters.js';
+import type { FrameSink, SubscriptionHost, SubscriptionInit, SubscriptionStream } from './subscription-contract.js';
 
-export interface SubscriptionInit {
-  id: string;
-  ip: string;
-  tenant: string | undefined;
-  topics: readonly string[];
-  format: StreamFormat;
-  /** The parsed `Last-Event-ID`, null when none was given. */
-  cursor: EventCursor | null;
-  /** The `Last-Event-ID` as the client sent it (echoed in `reset`). */
-  lastEventId: string | undefined;
-  /** `since=latest`: each topic's newest event first, unless the cursor resumes. */
-  latest: boolean;
-  /** `conflate=1`: when behind, hold the newest event per topic instead of being cut. */
-  conflate: boolean;
-  /** Who holds the stream in presence (the token's `sub` and `tenant`); undefined: anonymous. */
-  member: MemberKey | undefined;
-  /** `presence=1`: `event: presence` frames for the subscribed topics. */
-  presence: boolean;
-}
-
-/** What a subscription needs from the registry that owns it. */
-export interface SubscriptionHost {
-  /** Counts dispatch turns: the slow-consumer check looks at what was left unsent before this turn. */
-  readonly turn: number;
-  readonly slowConsumers: SlowConsumerPolicy;
-  replay(topics: readonly string[], cursor: EventCursor | null): Promise<ReplayResult>;
-  latest(topics: readonly string[]): Promise<ReplayResult>;
-  onClosed(subscription: Subscription, reason: CloseReason): void;
-  /** Events written from the backlog (replay and catch-up), outside live dispatch. */
-  onBacklogWritten(count: number, bytes: number): void;
-  /** Events a conflated stream dropped for a newer one of their topic. */
-  onConflated(count: number): void;
-}
-
-/** The stream writer's side a subscription uses: back-pressure, corking, and the end. */
-export interface SubscriptionStream {
-  readonly unsentBytes: number;
-  onceDrained(listener: () => void): () => void;
-  cork(): boolean;
-  uncork(): void;
-  close(reason: string, options?: CloseOptions): void;
-}
-
-/** Where a subscription's frames go: the subscriber of the stream's Observable. */
-export interface FrameSink {
-  next(frame: EncodedFrame): void;
-}
+export type { FrameSink, SubscriptionHost, SubscriptionInit, SubscriptionStream } from './subscription-contract.js';
 
 /** `conflating`: a conflated stream fell behind and holds the newest event per topic until its socket drains. */
 type State = 'catching-up' | 'live' | 'conflating' | 'closed';
@@ -76,6 +33,10 @@ const isCloseReason = (reason: string | undefined): reason is CloseReason =>
  * `conflating`: it keeps the newest event per topic and writes them, in id
  * order, when the socket drains; streams that keep up never leave `live`, so
  * the hot path is the same for both.
+ *
+ * This file is that one state machine, whose fields the hot path reads
+ * directly; its pure parts are in `backlog.ts` and `reset-frames.ts`, its
+ * contract with the registry and the writer in `subscription-contract.ts`.
  */
 export class Subscription implements TurnMark {
   readonly id: string;
@@ -103,7 +64,7 @@ export class Subscription implements TurnMark {
   private readonly conflate: boolean;
   /** While conflating: the newest held event of each topic. */
   private pending = new Map<string, HeraldEvent>();
-  private backlog: (HeraldEvent | LiveLoss)[] = [];
+  private backlog: BacklogEntry[] = [];
   private backlogIndex = 0;
   private liveBacklogBytes = 0;
   private stopWaiting: (() => void) | undefined;
@@ -266,45 +227,21 @@ export class Subscription implements TurnMark {
     this.pump();
   }
 
-  /**
-   * The newest events go first; live events at or below the head of that read
-   * are older than (or are) them. The seam is then exact like a replay's.
-   */
+  /** The newest events go first; the seam is then exact like a replay's. */
   private takeLatest(latest: ReplayResult): void {
-    const live = this.backlog.filter((entry) => !(entry instanceof HeraldEvent) || entry.seq > latest.headSeq);
-    this.backlog = [...latest.events, ...live];
-    this.lastSeq = latest.events.length > 0 ? latest.events[0].seq - 1 : Math.max(this.lastSeq, latest.headSeq);
+    this.backlog = latestFirst(this.backlog, latest);
+    this.lastSeq = latestSeam(latest, this.lastSeq);
   }
 
   /** The reset frame carries the head id (when given), so a reconnect right after it resumes from here. */
   private writeReset(id: string | undefined): void {
-    this.writeControl(
-      EncodedFrame.of({
-        id,
-        event: 'reset',
-        data: JSON.stringify({ reason: 'history-lost', lastEventId: this.lastEventId ?? null }),
-      }),
-    );
+    this.writeControl(historyLostFrame(id, this.lastEventId));
   }
 
-  /**
-   * A conflated stream caught up too slowly to hold every live event: what is
-   * left keeps its losses and the newest event per topic, in order.
-   */
+  /** A conflated stream caught up too slowly to hold every live event: the newest per topic stay. */
   private compactBacklog(): void {
-    const rest = this.backlog.slice(this.backlogIndex);
-    const newest = new Map<string, HeraldEvent>();
-    for (const entry of rest) {
-      if (!(entry instanceof HeraldEvent)) continue;
-      const held = newest.get(entry.topic);
-      if (held === undefined || entry.seq > held.seq) newest.set(entry.topic, entry);
-    }
-    let dropped = 0;
-    this.backlog = rest.filter((entry) => {
-      if (!(entry instanceof HeraldEvent) || newest.get(entry.topic) === entry) return true;
-      if (entry.seq > this.lastSeq) dropped++;
-      return false;
-    });
+    const { kept, dropped } = newestPerTopic(this.backlog.slice(this.backlogIndex), this.lastSeq);
+    this.backlog = kept;
     this.backlogIndex = 0;
     this.liveBacklogBytes = 0;
     if (dropped > 0) this.host.onConflated(dropped);
@@ -398,14 +335,8 @@ export class Subscription implements TurnMark {
 
   /** Every affected stream hears of a loss; its resume id never moves back past what it was sent. */
   private writeLoss(loss: LiveLoss): void {
-    const id = this.lastSeq > loss.seq && this.lastId !== undefined ? this.lastId : formatEventId(loss.epoch, loss.seq);
-    this.writeControl(
-      EncodedFrame.of({
-        id,
-        event: 'reset',
-        data: JSON.stringify({ reason: 'history-lost', lastEventId: this.lastId ?? null }),
-      }),
-    );
+    const id = lossResumeId(loss, this.lastSeq, this.lastId);
+    this.writeControl(historyLostFrame(id, this.lastId));
     this.lastSeq = Math.max(this.lastSeq, loss.seq);
     this.lastId = id;
   }
