@@ -363,7 +363,7 @@ describe('Streams: heartbeats and clean-up', () => {
       if (i % 2 === 0) await client.waitForBody((body) => body.startsWith('retry:'));
       client.close();
     }
-    await eventually(() => registry.active === 0 && registry.subscriptionCount() === 0, 5_000, 'all released');
+    await eventually(() => registry.active === 0 && registry.open === 0, 5_000, 'all released');
     expect(registry.topIps(20)).toEqual({});
     expect(registry.counters.opened).toBeGreaterThanOrEqual(50);
     await publishOk(herald, 'churn', 'nobody listens');

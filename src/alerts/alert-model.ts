@@ -140,7 +140,7 @@ export class NotificationRule {
   threshold!: number;
 }
 
-/** The body of a webhook delivery (API.md, Administration), and what the history keeps. */
+/** The body of a webhook delivery (docs/operations.md, Alerts), and what the history keeps. */
 @ApiSchema({
   name: 'AlertNotification',
   description: 'The JSON body a `webhook` channel receives; Slack, email and log carry the same facts as text.',

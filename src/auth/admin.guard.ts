@@ -2,7 +2,7 @@ import { CanActivate, ExecutionContext, Inject, Injectable, UnauthorizedExceptio
 import type { IncomingMessage } from 'node:http';
 import { HERALD_CONFIG, type HeraldConfig } from '../config/herald-config.js';
 import { sameSecret } from './jwt.js';
-import { bearerToken, missingTokenReason } from './request-credentials.js';
+import { requireBearerToken } from './request-credentials.js';
 
 /** `Authorization: Bearer <ADMIN_TOKEN>`, or 401. */
 @Injectable()
@@ -11,9 +11,8 @@ export class AdminGuard implements CanActivate {
 
   canActivate(context: ExecutionContext): boolean {
     const req = context.switchToHttp().getRequest<IncomingMessage>();
-    const token = bearerToken(req);
     const required = 'a valid admin token is required (Authorization: Bearer <ADMIN_TOKEN>)';
-    if (token === undefined) throw new UnauthorizedException(missingTokenReason(req, required));
+    const token = requireBearerToken(req, required);
     if (!sameSecret(token, this.config.adminToken)) throw new UnauthorizedException(required);
     return true;
   }

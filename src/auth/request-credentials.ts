@@ -1,3 +1,4 @@
+import { UnauthorizedException } from '@nestjs/common';
 import type { IncomingMessage } from 'node:http';
 
 /** The token of an `Authorization: Bearer …` header, if any. */
@@ -15,6 +16,13 @@ export function missingTokenReason(req: IncomingMessage, required: string): stri
     return `the Authorization header lacks the "Bearer " scheme: send Authorization: Bearer <token>`;
   }
   return required;
+}
+
+/** The bearer token, or 401 saying why there is none (`required` unless the scheme was left out). */
+export function requireBearerToken(req: IncomingMessage, required: string): string {
+  const token = bearerToken(req);
+  if (token === undefined) throw new UnauthorizedException(missingTokenReason(req, required));
+  return token;
 }
 
 /** One cookie's value from the `Cookie` header. */

@@ -1,9 +1,8 @@
 import { Controller, Get, Logger, NotFoundException, Param, Req, Res } from '@nestjs/common';
 import { ApiHeader, ApiOperation, ApiParam, ApiResponse, ApiTags, type HeaderObject } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
-import { existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { packageRoot } from '../config/package-root.js';
 import { ApiErrors } from '../openapi/http-error.schema.js';
 import { TAGS } from '../openapi/tags.js';
 import { etagMatches, StaticAsset } from './static-asset.js';
@@ -42,17 +41,6 @@ const NOT_MODIFIED = ApiResponse({
   description: 'Unchanged since the ETag in `If-None-Match`.',
   headers: { ETag: ASSET_HEADERS.ETag },
 });
-
-/** The directory holding package.json: `src/` in development, `dist/src/` once built, both under it. */
-function packageRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(join(dir, 'package.json'))) {
-    const parent = dirname(dir);
-    if (parent === dir) throw new Error('client-assets: package.json not found above this module');
-    dir = parent;
-  }
-  return dir;
-}
 
 /**
  * The browser client (`/client/herald.js`, the same module as

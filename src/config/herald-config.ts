@@ -16,7 +16,7 @@ export interface OccupancyWebhooksConfig {
   occupancyWebhookQueueSize: number;
 }
 
-/** The whole configuration, validated once at start-up (API.md, Environment). */
+/** The whole configuration, validated once at start-up (docs/operations.md, Configuration). */
 export interface HeraldConfig extends OccupancyWebhooksConfig {
   port: number;
   host: string;

@@ -17,7 +17,7 @@ import { ProcessHealthIndicator } from './process.health.js';
 const PROBE = { noCache: true, swaggerDocumentation: false };
 
 /**
- * The three Kubernetes probes (API.md, Operations). Every indicator reads
+ * The three Kubernetes probes (docs/operations.md, Health probes, drain and deployment). Every indicator reads
  * state kept up to date elsewhere (no I/O on the request), so a probe answers
  * in well under a millisecond of work even with thousands of open streams.
  * Answering at all means the server is listening.

@@ -1,6 +1,7 @@
 import { Inject, Injectable, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
 import { HealthIndicatorService, type HealthIndicatorResult } from '@nestjs/terminus';
 import { getHeapStatistics } from 'node:v8';
+import { LateTimer } from '../monitoring/event-loop-monitor.js';
 
 /** The bounds beyond which the process counts as wedged (liveness). */
 export interface ProcessLimits {
@@ -24,35 +25,31 @@ export const DEFAULT_PROCESS_LIMITS: ProcessLimits = {
 const SAMPLE_INTERVAL_MS = 100;
 
 /**
- * Measures how late a steady timer fires: the lateness is how long the event
- * loop was blocked. Keeps only the last long stall, so a probe reads it in O(1).
+ * Liveness' view of event-loop lateness (sampled by the shared `LateTimer`,
+ * on the wall clock): keeps only the last long stall, so a probe reads it in O(1).
  */
 export class EventLoopWatch {
-  private expected = 0;
-  private timer: NodeJS.Timeout | undefined;
+  private readonly timer: LateTimer;
   /** The last stall beyond the limit: its length and when it ended. */
   lastStall: { ms: number; at: number } | undefined;
   /** Longest lateness seen since the last `takeMax()`. */
   private maxLagMs = 0;
 
-  constructor(private readonly limitMs: number) {}
+  constructor(private readonly limitMs: number) {
+    this.timer = new LateTimer(SAMPLE_INTERVAL_MS, (lateMs, now) => this.record(Math.max(0, lateMs), now), Date.now);
+  }
 
   start(now = Date.now()): void {
-    this.expected = now + SAMPLE_INTERVAL_MS;
-    this.timer = setInterval(() => this.sample(Date.now()), SAMPLE_INTERVAL_MS);
-    this.timer.unref();
+    this.timer.start(now);
   }
 
   stop(): void {
-    clearInterval(this.timer);
+    this.timer.stop();
   }
 
   /** One timer firing at `now`; exposed for tests. */
   sample(now: number): void {
-    const lag = Math.max(0, now - this.expected);
-    this.expected = now + SAMPLE_INTERVAL_MS;
-    if (lag > this.maxLagMs) this.maxLagMs = lag;
-    if (lag > this.limitMs) this.lastStall = { ms: lag, at: now };
+    this.timer.tick(now);
   }
 
   /** Longest lag since the previous call (for the probe's details). */
@@ -60,6 +57,11 @@ export class EventLoopWatch {
     const max = this.maxLagMs;
     this.maxLagMs = 0;
     return max;
+  }
+
+  private record(lag: number, now: number): void {
+    if (lag > this.maxLagMs) this.maxLagMs = lag;
+    if (lag > this.limitMs) this.lastStall = { ms: lag, at: now };
   }
 }
 

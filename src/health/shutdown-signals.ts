@@ -9,7 +9,7 @@ export const CLOSE_GRACE_MS = 1_500;
 const SIGNALS = ['SIGTERM', 'SIGINT'] as const;
 
 /**
- * SIGTERM/SIGINT: drain (API.md, Operations), close the app, exit 0. A second
+ * SIGTERM/SIGINT: drain (docs/operations.md, Health probes, drain and deployment), close the app, exit 0. A second
  * signal exits at once with 128 + the signal number, as a shell reports a
  * process killed by it. Replaces Nest's shutdown hooks, which close the app
  * first (no drain) and re-raise the signal (no exit code 0).

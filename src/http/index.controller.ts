@@ -1,6 +1,7 @@
 import { Controller, Get } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiProperty, ApiSchema, ApiTags } from '@nestjs/swagger';
-import { DOCS_PATH, OPENAPI_JSON_PATH, packageVersion } from '../openapi/openapi.js';
+import { packageVersion } from '../config/package-root.js';
+import { DOCS_PATH, OPENAPI_JSON_PATH } from '../openapi/openapi.js';
 import { TAGS } from '../openapi/tags.js';
 
 @ApiSchema({ name: 'IndexLinks', description: 'Where to go next: paths on this server.' })

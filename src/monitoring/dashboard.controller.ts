@@ -3,12 +3,12 @@ import { Sse, SseStream, type EventStream, type MessageEvent } from '@herald/nes
 import { ApiExtraModels, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { Observable } from 'rxjs';
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { AdminGuard } from '../auth/admin.guard.js';
 import { HERALD_CONFIG, type HeraldConfig } from '../config/herald-config.js';
+import { packageRoot } from '../config/package-root.js';
 import { TAGS } from '../openapi/tags.js';
 import { DASHBOARD_MODELS } from './dto/dashboard.dto.js';
 import { ApiDashboardAsset, ApiDashboardPage, ApiDashboardStream } from './monitoring.openapi.js';
@@ -25,18 +25,8 @@ interface Asset {
   type: string;
 }
 
-/** The repository's `public/` (src/monitoring in dev and tests, dist/src/monitoring when built). */
-function publicDir(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (let depth = 0; depth < 6; depth++) {
-    if (existsSync(join(dir, 'public', 'dashboard', 'index.html'))) return join(dir, 'public');
-    dir = dirname(dir);
-  }
-  throw new Error('public/dashboard not found next to the application');
-}
-
 function dashboardAssets(): Record<string, Asset> {
-  const dashboard = join(publicDir(), 'dashboard');
+  const dashboard = join(packageRoot(), 'public', 'dashboard');
   // Chart.js from node_modules, served by Herald itself: the page works offline, no CDN.
   const chartJs = join(dirname(createRequire(import.meta.url).resolve('chart.js')), 'chart.umd.min.js');
   return {

@@ -69,7 +69,7 @@ export function computeFigures(inputs: FigureInputs): Figures {
 
 export type SnapshotListener = (figures: Figures, at: number) => void;
 
-/** One firing alert, as `GET /status` lists it under `alerts.active` (API.md). */
+/** One firing alert, as `GET /status` lists it under `alerts.active` (docs/operations.md, Alerts). */
 export interface ActiveAlert {
   ruleId: string;
   name: string;

@@ -7,7 +7,7 @@ import { ApiStatus } from './monitoring.openapi.js';
 import { MonitoringService } from './monitoring.service.js';
 import type { HeraldStatus } from './status.js';
 
-/** `GET /status`: the JSON snapshot of API.md. */
+/** `GET /status`: the JSON snapshot of docs/operations.md (Metrics, status and dashboard). */
 @Controller('status')
 @ApiTags(TAGS.operations)
 @UseGuards(MetricsGuard)

@@ -1,9 +1,7 @@
 import type { INestApplication } from '@nestjs/common';
 import { DocumentBuilder, SwaggerModule, type OpenAPIObject, type PathItemObject } from '@nestjs/swagger';
-import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { EVENT_TYPE_RULE_DOC, TOPIC_RULE_DOC } from '@herald/sse';
+import { packageVersion } from '../config/package-root.js';
 import { ALERT_WEBHOOKS } from '../alerts/alerts.openapi.js';
 import { OCCUPANCY_WEBHOOKS } from '../presence/webhooks/occupancy-webhooks.schema.js';
 import { ADMIN_AUTH, METRICS_AUTH, PUBLISHER_AUTH, SUBSCRIBER_AUTH } from './security.js';
@@ -28,17 +26,6 @@ ordered within one history, so one \`Last-Event-ID\` resumes a stream of many to
 \`publish\` claim), \`admin\` (ADMIN_TOKEN), \`subscriber\` (a JWT with a \`topics\` claim; only when the server
 has JWT_SECRET, else streams are open to anyone).
 `.trim();
-
-/** package.json's version: `src/` in development, `dist/src/` once built, both under the package root. */
-export function packageVersion(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(join(dir, 'package.json'))) {
-    const parent = dirname(dir);
-    if (parent === dir) return '0.0.0';
-    dir = parent;
-  }
-  return (JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { version: string }).version;
-}
 
 /** The two routes SwaggerModule serves itself, described like every other. */
 function documentationPaths(): Record<string, PathItemObject> {

@@ -6,7 +6,7 @@ export function webhookSignature(secret: string, timestamp: string, body: string
 }
 
 /**
- * The headers of one webhook attempt (API.md, alert webhooks): `x-herald-timestamp`
+ * The headers of one webhook attempt (docs/operations.md, Alerts): `x-herald-timestamp`
  * (unix ms), `x-herald-delivery`, and `x-herald-signature` when there is a secret.
  */
 export function webhookHeaders(body: string, deliveryId: string, secret: string | undefined): Record<string, string> {

@@ -171,11 +171,6 @@ export class ConnectionRegistry implements SubscriptionHost, OnModuleInit, OnMod
     return this.topics.top(limit);
   }
 
-  /** The same as `open`; test/streams.e2e-spec.ts reads it. */
-  subscriptionCount(): number {
-    return this.subscriptions.size;
-  }
-
   private enqueue(events: readonly (HeraldEvent | LiveLoss)[]): void {
     for (const event of events) this.queue.push(event);
     if (!this.flushScheduled) {

@@ -83,23 +83,23 @@ export class PollWaiter {
       let timer: NodeJS.Timeout | undefined;
       let done = false;
       let expire: (() => void) | undefined;
-      const finish = (response: PollResult): void => {
-        if (done) return;
+      /** Stops waiting, once; false when it already had. */
+      const stop = (): boolean => {
+        if (done) return false;
         done = true;
         stopLive();
         release();
         clearTimeout(timer);
         if (expire) this.waiting.delete(expire);
+        return true;
+      };
+      const finish = (response: PollResult): void => {
+        if (!stop()) return;
         req.socket.removeListener('close', abandon);
         resolve(response);
       };
       const abandon = (): void => {
-        if (done) return;
-        done = true;
-        stopLive();
-        release();
-        clearTimeout(timer);
-        if (expire) this.waiting.delete(expire);
+        stop();
       };
       req.socket.once('close', abandon);
       // The client may have left while the guards ran; then "close" has fired already.

@@ -72,7 +72,7 @@ function option(name: string, value: number | undefined, fallback: number, min =
 }
 
 /**
- * The Herald client (API.md, "Client"). In a browser, every tab of an origin
+ * The Herald client (docs/client.md). In a browser, every tab of an origin
  * shares one stream through a SharedWorker; where there is none (or with
  * `shared: false`, or in Node) the stream lives in this page or process.
  * Either way: one stream in `envelope` format for all subscriptions, resumed

@@ -16,7 +16,7 @@ export function tokenTopics(token: string | null): string[] | undefined {
     const claims: unknown = JSON.parse(json);
     if (typeof claims !== 'object' || claims === null) return undefined;
     const topics = (claims as { topics?: unknown }).topics;
-    // No `topics` claim allows nothing (API.md).
+    // No `topics` claim allows nothing (docs/protocol.md).
     if (topics === undefined) return [];
     return Array.isArray(topics) ? topics.filter((topic): topic is string => typeof topic === 'string') : [];
   } catch {

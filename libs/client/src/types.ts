@@ -1,4 +1,4 @@
-/** The public shapes of the Herald client (API.md, "Client"). Plain data: they cross a MessagePort. */
+/** The public shapes of the Herald client (docs/client.md). Plain data: they cross a MessagePort. */
 
 /**
  * `idle`: no topics, no stream. `connecting`: a request is out. `open`: the

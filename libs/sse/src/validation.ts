@@ -3,7 +3,7 @@ const EVENT_TYPE_CHARACTERS = 'A-Z a-z 0-9 _ - . :';
 export const MAX_TOPIC_LENGTH = 256;
 export const MAX_EVENT_TYPE_LENGTH = 64;
 
-/** Topic: 1–256 characters from `A-Z a-z 0-9 _ - . : / ~ @` (API.md, Identifiers). */
+/** Topic: 1–256 characters from `A-Z a-z 0-9 _ - . : / ~ @` (docs/protocol.md, Identifiers). */
 export const TOPIC_PATTERN = /^[A-Za-z0-9_\-.:/~@]{1,256}$/;
 /** A topic prefix, a filter on topic names: 0–256 topic characters (empty: every topic). */
 export const TOPIC_PREFIX_PATTERN = /^[A-Za-z0-9_\-.:/~@]{0,256}$/;

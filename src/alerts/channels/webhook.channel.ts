@@ -55,7 +55,7 @@ export function keepSecret(incoming: Record<string, unknown>, stored: object): R
   return incoming.secret === null || kept === undefined ? rest : { ...rest, secret: kept };
 }
 
-/** A JSON POST of the notification itself, signed when the channel has a secret (API.md). */
+/** A JSON POST of the notification itself, signed when the channel has a secret (docs/operations.md, Alerts). */
 @Injectable()
 export class WebhookChannel implements AlertChannel {
   readonly kind = KIND;

@@ -29,7 +29,7 @@ import {
 const FINITE = { allowNaN: false, allowInfinity: false };
 const DAY_SECONDS = 86_400;
 
-/** Body of `POST|PUT /v1/admin/alerts/rules` (API.md, Administration); answered as `AlertRule` (alert-model.ts). */
+/** Body of `POST|PUT /v1/admin/alerts/rules` (docs/operations.md, Alerts); answered as `AlertRule` (alert-model.ts). */
 export class RuleDto {
   /** Chosen on create (else a UUID); on replace, the id of the path, as a GET returned it. */
   @ApiPropertyOptional({

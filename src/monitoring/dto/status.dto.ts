@@ -284,7 +284,7 @@ export class StatusAlerts {
   active!: ActiveAlertView[];
 }
 
-/** `GET /status` (API.md, Operations): fields beyond the contract's are extensions, never renames. */
+/** `GET /status` (docs/operations.md, Metrics, status and dashboard): fields beyond the contract's are extensions, never renames. */
 @ApiSchema({ name: 'Status', description: 'The JSON snapshot of `GET /status`.' })
 export class StatusView {
   @ApiProperty({

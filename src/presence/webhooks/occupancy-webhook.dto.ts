@@ -29,7 +29,7 @@ const PREFIX_PROPERTY = {
   example: 'rooms/',
 } as const;
 
-/** Body of `POST|PUT /v1/admin/occupancy/webhooks` (API.md, Extensions). */
+/** Body of `POST|PUT /v1/admin/occupancy/webhooks` (docs/operations.md, Occupancy webhooks). */
 export class OccupancyWebhookDto {
   @ApiPropertyOptional({
     type: 'string',
@@ -78,7 +78,7 @@ export class OccupancyWebhookView implements OccupancyWebhook {
   prefix!: string;
 }
 
-/** What a webhook receives for one transition (API.md, Extensions). */
+/** What a webhook receives for one transition (docs/operations.md, Occupancy webhooks). */
 @ApiSchema({
   name: 'OccupancyTransition',
   description: 'A topic became occupied (0 → 1 or more streams, cluster-wide) or vacated.',

@@ -11,7 +11,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Request } from 'express';
 import { topicAllowed } from '@herald/sse';
 import { sameSecret, verifyJwt } from '../../auth/jwt.js';
-import { bearerToken, missingTokenReason } from '../../auth/request-credentials.js';
+import { bearerToken, requireBearerToken } from '../../auth/request-credentials.js';
 import { HERALD_CONFIG, type HeraldConfig } from '../../config/herald-config.js';
 
 const PUBLISH_SCOPE = Symbol('herald.publish-scope');
@@ -72,12 +72,7 @@ export class PublisherGuard implements CanActivate {
 
   canActivate(context: ExecutionContext): boolean {
     const req = context.switchToHttp().getRequest<Scoped>();
-    const token = bearerToken(req);
-    if (token === undefined) {
-      throw new UnauthorizedException(
-        missingTokenReason(req, 'a publisher token is required (Authorization: Bearer <token>)'),
-      );
-    }
+    const token = requireBearerToken(req, 'a publisher token is required (Authorization: Bearer <token>)');
     const credential = publisherCredential(token, this.config);
     if ('error' in credential) throw new UnauthorizedException(credential.error);
     req[PUBLISH_SCOPE] = credential.scope;
