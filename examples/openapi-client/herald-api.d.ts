@@ -2542,7 +2542,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description The snapshot. Fields beyond API.md are extensions, never renames. */
+            /** @description The snapshot. Fields are only ever added, never renamed. */
             200: {
                 headers: {
                     "Cache-Control": "no-store";

@@ -31,7 +31,7 @@ export function ApiStatus(): MethodDecorator {
     }),
     ApiOkResponse({
       type: StatusView,
-      description: 'The snapshot. Fields beyond API.md are extensions, never renames.',
+      description: 'The snapshot. Fields are only ever added, never renamed.',
       headers: NO_STORE,
     }),
   );
