@@ -1,3 +1,5 @@
+import type { ActiveAlertView } from './dto/status.dto.js';
+
 /** What one snapshot hands each figure's `compute`. */
 export interface FigureInputs {
   /** Open streams at the snapshot. */
@@ -69,15 +71,8 @@ export function computeFigures(inputs: FigureInputs): Figures {
 
 export type SnapshotListener = (figures: Figures, at: number) => void;
 
-/** One firing alert, as `GET /status` lists it under `alerts.active` (docs/operations.md, Alerts). */
-export interface ActiveAlert {
-  ruleId: string;
-  name: string;
-  severity: string;
-  value: number;
-  /** ISO 8601. */
-  startedAt: string;
-}
+/** One firing alert, as `GET /status` lists it under `alerts.active`: its documented class is its type. */
+export type ActiveAlert = ActiveAlertView;
 
 /**
  * What Monitoring reads from the Alerts module (registered at its init), so

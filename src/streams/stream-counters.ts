@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 
 export const CLOSE_REASONS = ['client', 'draining', 'max-age', 'slow-consumer', 'kicked', 'token-expired'] as const;
 export type CloseReason = (typeof CLOSE_REASONS)[number];
-/** The close reasons of docs/protocol.md, plus `broker`: the event broker is unreachable, so no stream could resume. */
+/** Why a stream is refused (docs/protocol.md, limits and status codes), plus `broker`: the event broker is unreachable, so no stream could resume. */
 export const REFUSE_REASONS = ['capacity', 'draining', 'per-ip', 'per-tenant', 'auth', 'broker'] as const;
 export type RefuseReason = (typeof REFUSE_REASONS)[number];
 

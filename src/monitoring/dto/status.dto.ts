@@ -1,6 +1,5 @@
 import { ApiProperty, ApiSchema } from '@nestjs/swagger';
 import { CLOSE_REASONS, REFUSE_REASONS, type CloseReason, type RefuseReason } from '../../streams/stream-counters.js';
-import type { ActiveAlert } from '../figures.js';
 import type { TrendWindow } from '../memory-monitor.js';
 import { COUNT, countsBy, NUMBER } from './properties.js';
 
@@ -31,7 +30,7 @@ export class HeapTrend {
 }
 
 @ApiSchema({ description: 'One firing alert.' })
-export class ActiveAlertView implements ActiveAlert {
+export class ActiveAlertView {
   @ApiProperty({ type: 'string', example: 'capacity-high' })
   ruleId!: string;
 
