@@ -178,6 +178,7 @@ describe('deploy/: the Grafana dashboard and the Prometheus rules read only what
         labels.add(name === 'herald_alert_notifications_total' ? `notifications:${label}` : label);
     }
     expect([...labels].sort()).toEqual([
+      'figure',
       'le',
       'notifications:channel_kind',
       'notifications:result',

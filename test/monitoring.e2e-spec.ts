@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { execFileSync } from 'node:child_process';
 import { signJwt } from '../src/auth/jwt.js';
+import { FIGURE_NAMES, FIGURES } from '../src/monitoring/figures.js';
 import { MonitoringService } from '../src/monitoring/monitoring.service.js';
 import { ConnectionRegistry } from '../src/streams/connection-registry.js';
 import { REFUSE_REASONS, type RefuseReason } from '../src/streams/stream-counters.js';
@@ -279,6 +280,29 @@ describe('Monitoring against reality: connections, deliveries, closes', () => {
     expect(monitoring.status().throughput.eventLoopDelayMs.p99).toBeGreaterThanOrEqual(100);
   });
 
+  it('herald_alert_figure carries every figure the alert rules compare, as the snapshot computed it', async () => {
+    const monitoring = herald.get<MonitoringService>(MonitoringService);
+    // One scrape that falls between two snapshots (one every 200 ms), so it saw `figures`.
+    let figures = monitoring.figures();
+    let body = '';
+    for (let attempt = 0; attempt < 5; attempt++) {
+      await nextSnapshot(herald);
+      figures = monitoring.figures();
+      body = (await request<string>(`${herald.url}/metrics`)).body;
+      if (monitoring.figures() === figures) break;
+    }
+    const exported = parseExposition(body);
+    expect(FIGURE_NAMES.length).toBeGreaterThan(0);
+    for (const name of FIGURE_NAMES) {
+      expect(value(exported, `herald_alert_figure{figure="${name}"}`)).toBe(figures[name]);
+    }
+    expect([...exported.keys()].filter((series) => series.startsWith('herald_alert_figure'))).toHaveLength(
+      FIGURE_NAMES.length,
+    );
+    const help = body.split('\n').find((line) => line.startsWith('# HELP herald_alert_figure '));
+    for (const name of FIGURE_NAMES) expect(help).toContain(`${name}: ${FIGURES[name].description}`);
+  });
+
   it('/status has the shape of API.md and its memory agrees with the process', async () => {
     await nextSnapshot(herald);
     const now = await status(herald);
@@ -336,7 +360,7 @@ describe('Monitoring against reality: connections, deliveries, closes', () => {
     for (let i = 0; i < 12; i++) await publishOk(herald, `card/${i}`, i);
     const after = names(await scrape(herald));
     expect(after).toEqual(before);
-    for (const series of after) expect(series).toMatch(/^herald_[a-z_]+(\{(reason|severity|le)="[^"]+"\})?$/);
+    for (const series of after) expect(series).toMatch(/^herald_[a-z_]+(\{(reason|severity|figure|le)="[^"]+"\})?$/);
   });
 
   describeWith(which('promtool') !== undefined, 'promtool (Debian package prometheus) is not installed')(

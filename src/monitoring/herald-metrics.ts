@@ -9,6 +9,7 @@ import {
   LATENCY_BUCKETS_SECONDS,
   REFUSE_REASONS,
 } from '../streams/stream-counters.js';
+import { FIGURE_NAMES, FIGURES } from './figures.js';
 import { cumulative } from './histogram.js';
 import { MonitoringService } from './monitoring.service.js';
 
@@ -58,12 +59,17 @@ function histogramSamples(name: string, bounds: readonly number[], counts: reado
 
 const SEVERITIES = ['info', 'warning', 'critical'] as const;
 
+/** The help of `herald_alert_figure`, from the figures registry: each figure and what it is. */
+const FIGURE_HELP = `What alert rules compare, as of the last snapshot, by figure (a rule's metric): ${FIGURE_NAMES.map(
+  (name) => `${name}: ${FIGURES[name].description}`,
+).join('; ')}.`;
+
 /**
  * Herald's Prometheus metrics, in a registry of this application (two Herald
  * apps in one process, as the tests run them, never share or clash). The
  * process_/nodejs_ defaults are process-wide, so they live once in
  * prom-client's global registry and are served alongside. Labels are only
- * ever `reason`, `severity` or `le`: a bounded set.
+ * ever `reason`, `severity`, `figure` or `le`: a bounded set.
  */
 @Injectable()
 export class HeraldMetrics {
@@ -168,6 +174,16 @@ export class HeraldMetrics {
       'Heap floor above the idle floor per open stream (0 with none open).',
       () => monitoring.bytesPerConnection() ?? 0,
     );
+    new Gauge({
+      name: 'herald_alert_figure',
+      help: FIGURE_HELP,
+      labelNames: ['figure'],
+      registers,
+      collect() {
+        const figures = monitoring.figures();
+        for (const figure of FIGURE_NAMES) this.set({ figure }, figures[figure]);
+      },
+    });
     new Gauge({
       name: 'herald_alerts_active',
       help: 'Firing alerts, by severity.',
