@@ -10,6 +10,7 @@ import { IndexController } from './http/index.controller.js';
 import { MonitoringModule } from './monitoring/monitoring.module.js';
 import { PresenceModule } from './presence/presence.module.js';
 import { OccupancyWebhooksModule } from './presence/webhooks/occupancy-webhooks.module.js';
+import { ProcessModule } from './process/process.module.js';
 import { StreamsModule } from './streams/streams.module.js';
 
 @Module({})
@@ -20,6 +21,7 @@ export class AppModule {
       controllers: [IndexController],
       imports: [
         ConfigModule.forRoot(config),
+        ProcessModule,
         AuthModule,
         BrokerModule,
         StreamsModule,

@@ -1,7 +1,7 @@
 import { Inject, Injectable, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
 import { HealthIndicatorService, type HealthIndicatorResult } from '@nestjs/terminus';
 import { getHeapStatistics } from 'node:v8';
-import { LateTimer } from '../monitoring/event-loop-monitor.js';
+import { EventLoopSampler } from '../process/event-loop-sampler.js';
 
 /** The bounds beyond which the process counts as wedged (liveness). */
 export interface ProcessLimits {
@@ -22,35 +22,17 @@ export const DEFAULT_PROCESS_LIMITS: ProcessLimits = {
   heapUsedBytes: Math.floor(0.95 * getHeapStatistics().heap_size_limit),
 };
 
-const SAMPLE_INTERVAL_MS = 100;
-
 /**
- * Liveness' view of event-loop lateness (sampled by the shared `LateTimer`,
- * on the wall clock): keeps only the last long stall, so a probe reads it in O(1).
+ * Liveness' view of event-loop lateness, heard from the process' one sampler
+ * (`EventLoopSampler`): keeps only the last long stall, so a probe reads it in O(1).
  */
 export class EventLoopWatch {
-  private readonly timer: LateTimer;
-  /** The last stall beyond the limit: its length and when it ended. */
+  /** The last stall beyond the limit: its length and when it ended (wall clock). */
   lastStall: { ms: number; at: number } | undefined;
   /** Longest lateness seen since the last `takeMax()`. */
   private maxLagMs = 0;
 
-  constructor(private readonly limitMs: number) {
-    this.timer = new LateTimer(SAMPLE_INTERVAL_MS, (lateMs, now) => this.record(Math.max(0, lateMs), now), Date.now);
-  }
-
-  start(now = Date.now()): void {
-    this.timer.start(now);
-  }
-
-  stop(): void {
-    this.timer.stop();
-  }
-
-  /** One timer firing at `now`; exposed for tests. */
-  sample(now: number): void {
-    this.timer.tick(now);
-  }
+  constructor(private readonly limitMs: number) {}
 
   /** Longest lag since the previous call (for the probe's details). */
   takeMax(): number {
@@ -59,9 +41,11 @@ export class EventLoopWatch {
     return max;
   }
 
-  private record(lag: number, now: number): void {
+  /** One sample: the loop ran `lateMs` late, noticed at `at`. */
+  record(lateMs: number, at: number): void {
+    const lag = Math.max(0, lateMs);
     if (lag > this.maxLagMs) this.maxLagMs = lag;
-    if (lag > this.limitMs) this.lastStall = { ms: lag, at: now };
+    if (lag > this.limitMs) this.lastStall = { ms: lag, at };
   }
 }
 
@@ -75,9 +59,11 @@ export class EventLoopWatch {
 export class ProcessHealthIndicator implements OnApplicationBootstrap, OnModuleDestroy {
   readonly limits: ProcessLimits;
   readonly eventLoop: EventLoopWatch;
+  private stopListening: (() => void) | undefined;
 
   constructor(
     private readonly health: HealthIndicatorService,
+    private readonly sampler: EventLoopSampler,
     @Inject(PROCESS_LIMITS) limits: ProcessLimits = DEFAULT_PROCESS_LIMITS,
   ) {
     this.limits = limits;
@@ -85,11 +71,12 @@ export class ProcessHealthIndicator implements OnApplicationBootstrap, OnModuleD
   }
 
   onApplicationBootstrap(): void {
-    this.eventLoop.start();
+    this.stopListening ??= this.sampler.listen((lateMs, at) => this.eventLoop.record(lateMs, at));
   }
 
   onModuleDestroy(): void {
-    this.eventLoop.stop();
+    this.stopListening?.();
+    this.stopListening = undefined;
   }
 
   /** Down while a stall longer than the bound happened within the window. */

@@ -1,61 +1,29 @@
-import { createHistogram, performance, type RecordableHistogram } from 'node:perf_hooks';
+import { createHistogram, type RecordableHistogram } from 'node:perf_hooks';
+import type { EventLoopSampler } from '../process/event-loop-sampler.js';
 import type { Percentiles } from './dto/status.dto.js';
 
 /**
- * The one event-loop sampler: a timer due every `periodMs` reports how late
- * each firing ran (by `clock`), which is how long the loop was blocked. The
- * timer's own period is not counted as lag. /status (`EventLoopMonitor`) and
- * liveness (`EventLoopWatch` in health/process.health.ts) each run one, at
- * their own period and clock.
- */
-export class LateTimer {
-  private last = 0;
-  private timer: NodeJS.Timeout | undefined;
-
-  constructor(
-    private readonly periodMs: number,
-    private readonly onLate: (lateMs: number, now: number) => void,
-    private readonly clock: () => number = () => performance.now(),
-  ) {}
-
-  start(now = this.clock()): void {
-    this.last = now;
-    this.timer = setInterval(() => this.tick(this.clock()), this.periodMs);
-    this.timer.unref();
-  }
-
-  stop(): void {
-    clearInterval(this.timer);
-  }
-
-  /** One firing at `now`; exposed for tests. */
-  tick(now: number): void {
-    const lateMs = now - this.last - this.periodMs;
-    this.last = now;
-    this.onLate(lateMs, now);
-  }
-}
-
-/**
- * Event-loop delay percentiles for /status. Unlike `monitorEventLoopDelay`,
- * whose reset() also forgets the previous tick (so a block that straddles a
- * snapshot is never recorded), the previous tick here survives a `take()`.
+ * Event-loop delay percentiles for /status, from the process' one sampler
+ * (`EventLoopSampler`). Unlike `monitorEventLoopDelay`, whose reset() also
+ * forgets the previous tick (so a block that straddles a snapshot is never
+ * recorded), the sampler's previous tick survives a `take()`.
  */
 export class EventLoopMonitor {
   private readonly histogram: RecordableHistogram = createHistogram();
-  private readonly timer: LateTimer;
+  private stopListening: (() => void) | undefined;
 
-  constructor(resolutionMs = 20) {
-    // Microseconds late; the histogram only takes integers >= 1.
-    this.timer = new LateTimer(resolutionMs, (lateMs) => this.histogram.record(Math.max(1, Math.round(lateMs * 1000))));
-  }
+  constructor(private readonly sampler: EventLoopSampler) {}
 
   start(): void {
-    this.timer.start();
+    // Microseconds late; the histogram only takes integers >= 1.
+    this.stopListening ??= this.sampler.listen((lateMs) =>
+      this.histogram.record(Math.max(1, Math.round(lateMs * 1000))),
+    );
   }
 
   stop(): void {
-    this.timer.stop();
+    this.stopListening?.();
+    this.stopListening = undefined;
   }
 
   /** p50/p99 delay (ms) since the previous call; starts a new interval. */

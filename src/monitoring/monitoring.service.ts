@@ -6,6 +6,7 @@ import { EVENT_BROKER, type EventBroker } from '../broker/event-broker.js';
 import { HERALD_CONFIG, type HeraldConfig } from '../config/herald-config.js';
 import { StreamStats } from '../streams/stream-stats.js';
 import { LATENCY_BUCKETS_SECONDS } from '../streams/stream-counters.js';
+import { EventLoopSampler } from '../process/event-loop-sampler.js';
 import { EventLoopMonitor } from './event-loop-monitor.js';
 import { computeFigures, type AlertsSource, type ActiveAlert, type Figures, type SnapshotListener } from './figures.js';
 import { bucketDelta, bucketQuantile } from './histogram.js';
@@ -35,7 +36,7 @@ export class MonitoringService implements OnModuleInit, OnModuleDestroy {
   private readonly listeners = new Set<SnapshotListener>();
   private readonly counterSamples: Ring<CounterSample>;
   private readonly chart = new Ring<ChartPoint>(CHART_POINTS);
-  private readonly eventLoop = new EventLoopMonitor();
+  private readonly eventLoop: EventLoopMonitor;
   /**
    * Reads the heap right after each full collection: the floors the leak fit
    * prefers to snapshots. Not after scavenges: old-space garbage piles up
@@ -58,7 +59,9 @@ export class MonitoringService implements OnModuleInit, OnModuleDestroy {
     @Inject(EVENT_BROKER) private readonly broker: EventBroker,
     private readonly registry: StreamStats,
     private readonly scheduler: SchedulerRegistry,
+    sampler: EventLoopSampler,
   ) {
+    this.eventLoop = new EventLoopMonitor(sampler);
     this.memory = new MemoryMonitor(config.snapshotIntervalMs, config.leakWindowMs);
     // Enough samples to reach a minute back, whatever the cadence.
     this.counterSamples = new Ring(Math.ceil(MINUTE_MS / config.snapshotIntervalMs) + 2);
