@@ -81,7 +81,8 @@ export class BrokerUnavailableError extends unavailable('the event broker') {}
  * share this shape so Streams never knows which one runs.
  */
 export interface EventBroker {
-  readonly kind: 'memory' | 'redis';
+  /** Its name in `BROKER_KINDS` (broker-kinds.ts), as `BROKER` names it. */
+  readonly kind: string;
   /** Assigns ids and stores all events atomically; resolves once they are in history. */
   publish(requests: readonly PublishRequest[]): Promise<HeraldEvent[]>;
   /**
