@@ -66,6 +66,16 @@ function subscribe(hub: StreamHub, tab: FakeTab, sub: number, topics: string[], 
   hub.receive(tab, { kind: 'subscribe', sub, topics, types, at: Date.now() });
 }
 
+/** Tabs a and b said hello; a subscribed (sub 1) to topic `a` and the shared stream is open. */
+async function twoTabsOneOpen(hub: StreamHub): Promise<[FakeTab, FakeTab]> {
+  const [a, b] = [new FakeTab('a'), new FakeTab('b')];
+  hello(hub, a);
+  hello(hub, b);
+  subscribe(hub, a, 1, ['a']);
+  await until(() => hub.stats().state === 'open');
+  return [a, b];
+}
+
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe('StreamHub', () => {
@@ -96,11 +106,7 @@ describe('StreamHub', () => {
 
   it('reopens with the last id when the union changes, so no tab misses an event', async () => {
     const { hub, herald } = setup();
-    const [a, b] = [new FakeTab('a'), new FakeTab('b')];
-    hello(hub, a);
-    hello(hub, b);
-    subscribe(hub, a, 1, ['a']);
-    await until(() => hub.stats().state === 'open');
+    const [a, b] = await twoTabsOneOpen(hub);
     herald.event('a', 'a1');
     const last = herald.event('a', 'a2');
     await until(() => a.received.length === 2);
@@ -125,11 +131,7 @@ describe('StreamHub', () => {
 
   it('does not hand a new subscription the history replayed for the others', async () => {
     const { hub, herald } = setup();
-    const [a, b] = [new FakeTab('a'), new FakeTab('b')];
-    hello(hub, a);
-    hello(hub, b);
-    subscribe(hub, a, 1, ['a']);
-    await until(() => hub.stats().state === 'open');
+    const [a, b] = await twoTabsOneOpen(hub);
     const now = Date.now();
     herald.event('a', 'a1', { ts: now });
     await until(() => a.received.length === 1);
