@@ -31,7 +31,7 @@ export const RULE_PROPERTIES = {
   metric: {
     enum: [...FIGURE_NAMES],
     description: `A figure of \`/status\`: ${FIGURE_NAMES.map((name) => `\`${name}\` (${FIGURES[name].description})`).join(', ')}.`,
-    example: 'active_connections',
+    example: 'active_connections' satisfies FigureName,
   },
   op: { enum: [...COMPARISONS], example: '>' },
   threshold: { type: 'number', minimum: 0, example: 5000 },
@@ -130,7 +130,7 @@ export class NotificationRule {
   @ApiProperty({ type: 'string', example: 'Busy' })
   name!: string;
 
-  @ApiProperty({ type: 'string', example: 'active_connections' })
+  @ApiProperty({ type: 'string', example: 'active_connections' satisfies FigureName })
   metric!: string;
 
   @ApiProperty({ enum: [...COMPARISONS], example: '>' })

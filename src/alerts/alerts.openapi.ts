@@ -23,6 +23,7 @@ import { AlertNotification, AlertRule, METRIC_RULE } from './alert-model.js';
 import { CHANNEL_KINDS } from './channels/channel-kinds.js';
 import { LiveAlertView } from './dto/live-alert.dto.js';
 import { RuleDto } from './dto/rule.dto.js';
+import type { FigureName } from '../monitoring/figures.js';
 
 /** OpenAPI documentation of the Alerts admin API, one composed decorator per operation. */
 
@@ -171,7 +172,7 @@ const RULE_EXAMPLES = {
     value: {
       id: 'busy',
       name: 'Busy',
-      metric: 'active_connections',
+      metric: 'active_connections' satisfies FigureName,
       op: '>',
       threshold: 5000,
       forSeconds: 60,
@@ -238,7 +239,7 @@ export const ApiReplaceRule = (): Decorator =>
           value: {
             id: 'capacity-high',
             name: 'Capacity high',
-            metric: 'capacity_ratio',
+            metric: 'capacity_ratio' satisfies FigureName,
             op: '>=',
             threshold: 0.8,
             severity: 'critical',
@@ -284,7 +285,13 @@ export const ApiListActive = (): Decorator =>
 
 // ---- The webhook a channel sends ------------------------------------------------------------------
 
-const EXAMPLE_RULE = { id: 'busy', name: 'Busy', metric: 'active_connections', op: '>', threshold: 5000 };
+const EXAMPLE_RULE = {
+  id: 'busy',
+  name: 'Busy',
+  metric: 'active_connections' satisfies FigureName,
+  op: '>',
+  threshold: 5000,
+};
 
 /** The POST a `webhook` channel makes: an OpenAPI 3.1 webhook, so receivers can generate their side too. */
 export const ALERT_WEBHOOKS: Record<string, PathItemObject> = {

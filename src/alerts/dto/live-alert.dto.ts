@@ -1,5 +1,5 @@
 import { ApiProperty, ApiSchema } from '@nestjs/swagger';
-import type { ActiveAlert } from '../../monitoring/figures.js';
+import type { ActiveAlert, FigureName } from '../../monitoring/figures.js';
 import { COMPARISONS, ISO_TIME, SEVERITIES } from '../alert-model.js';
 
 /** A pending or firing alert, as `GET /v1/admin/alerts/active` shows it. */
@@ -31,7 +31,7 @@ export class LiveAlertView implements ActiveAlert {
   })
   state!: 'pending' | 'firing';
 
-  @ApiProperty({ type: 'string', example: 'capacity_ratio' })
+  @ApiProperty({ type: 'string', example: 'capacity_ratio' satisfies FigureName })
   metric!: string;
 
   @ApiProperty({ enum: [...COMPARISONS], example: '>=' })
