@@ -72,15 +72,15 @@ describeWith(available, `Redis at ${REDIS_URL}`)('SentinelWatch (real Pub/Sub)',
     jest.restoreAllMocks();
   });
 
-  it('hears the group’s promotions, aborts and each switch once, from any Sentinel; never prints a down Sentinel’s errors', async () => {
-    const consoleError = jest.spyOn(console, 'error');
+  /** A started watch of a fresh group over `sentinels(live)`, once each live one is subscribed. */
+  async function watching(sentinels: (live: { host: string; port: number }) => { host: string; port: number }[]) {
     const name = `spec-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
     const url = new URL(REDIS_URL);
     const live = { host: url.hostname, port: Number(url.port || 6379) };
-    const dead = { host: '127.0.0.1', port: await TcpProxy.closedPort() };
+    const list = sentinels(live);
     const heard: PrimarySwitch[] = [];
     const heardAlso: string[] = [];
-    const watch = new SentinelWatch({ name, sentinels: [dead, live, live] }, () => 50, {
+    const watch = new SentinelWatch({ name, sentinels: list }, () => 50, {
       promoting: () => heardAlso.push('promoting'),
       aborted: () => heardAlso.push('aborted'),
       switched: (change) => heard.push(change),
@@ -88,12 +88,20 @@ describeWith(available, `Redis at ${REDIS_URL}`)('SentinelWatch (real Pub/Sub)',
     watches.push(watch);
     watch.start();
     const publisher = new Redis(REDIS_URL);
+    const subscriptions = list.filter((sentinel) => sentinel === live).length;
+    const deadline = Date.now() + 5_000;
+    while (Number((await publisher.pubsub('NUMSUB', SWITCH_CHANNEL))[1]) < subscriptions && Date.now() < deadline) {
+      await sleep(20);
+    }
+    return { name, heard, heardAlso, publisher };
+  }
+
+  it('hears the group’s promotions, aborts and each switch once, from any Sentinel; never prints a down Sentinel’s errors', async () => {
+    const consoleError = jest.spyOn(console, 'error');
+    const dead = { host: '127.0.0.1', port: await TcpProxy.closedPort() };
+    // Two live subscriptions (the same Sentinel twice) and one that never connects.
+    const { name, heard, heardAlso, publisher } = await watching((live) => [dead, live, live]);
     try {
-      const deadline = Date.now() + 5_000;
-      // Until both live subscriptions are in place.
-      while (Number((await publisher.pubsub('NUMSUB', SWITCH_CHANNEL))[1]) < 2 && Date.now() < deadline) {
-        await sleep(20);
-      }
       await publisher.publish(PROMOTING_CHANNEL, `slave 127.0.0.1:2 127.0.0.1 2 @ other 127.0.0.1 1`);
       await publisher.publish(PROMOTING_CHANNEL, `slave 127.0.0.1:6380 127.0.0.1 6380 @ ${name} 127.0.0.1 6379`);
       await publisher.publish(ABORT_CHANNELS[1], `master ${name} 127.0.0.1 6379`);
@@ -113,5 +121,21 @@ describeWith(available, `Redis at ${REDIS_URL}`)('SentinelWatch (real Pub/Sub)',
     // subscriptions' messages may interleave, so compare without their order).
     expect([...heardAlso].sort()).toEqual(['aborted', 'aborted', 'promoting', 'promoting']);
     expect(consoleError).not.toHaveBeenCalled();
+  });
+
+  it('a Sentinel that announces an earlier switch late (after a failback) does not move the primary back', async () => {
+    const { name, heard, publisher } = await watching((live) => [live]);
+    try {
+      await publisher.publish(SWITCH_CHANNEL, `${name} 127.0.0.1 6379 127.0.0.1 6380`); // failover
+      await publisher.publish(SWITCH_CHANNEL, `${name} 127.0.0.1 6380 127.0.0.1 6379`); // failback
+      await publisher.publish(SWITCH_CHANNEL, `${name} 127.0.0.1 6379 127.0.0.1 6380`); // a slow Sentinel's news of the failover
+      await sleep(200);
+    } finally {
+      await publisher.quit();
+    }
+    expect(heard).toEqual([
+      { from: '127.0.0.1:6379', to: { host: '127.0.0.1', port: 6380 } },
+      { from: '127.0.0.1:6380', to: { host: '127.0.0.1', port: 6379 } },
+    ]);
   });
 });

@@ -58,6 +58,13 @@ export function connectedTo(
 }
 
 /**
+ * How long the same switch (same old and new primary) counts as one: Sentinels
+ * announce a switch within about a second of each other, while two real
+ * failovers along the same path take far longer than this.
+ */
+const SAME_SWITCH_WITHIN_MS = 10_000;
+
+/**
  * Subscribes to the failover events of every Sentinel of REDIS_URL, so a
  * promotion is acted on within milliseconds, and hears each switch once
  * (every Sentinel announces it). Its own connections, so a Sentinel that is
@@ -65,7 +72,8 @@ export function connectedTo(
  */
 export class SentinelWatch {
   private readonly clients: Redis[] = [];
-  private last: string | undefined;
+  /** Switches acted on (`from>to`) and when: the other Sentinels' announcements of them are ignored. */
+  private readonly recent = new Map<string, number>();
 
   constructor(
     private readonly target: RedisTarget,
@@ -107,9 +115,14 @@ export class SentinelWatch {
       if (namesGroup(message, name)) this.events.aborted();
     } else if (channel === SWITCH_CHANNEL) {
       const change = parseSwitch(message, name);
-      const key = change && `${change.to.host}:${change.to.port}`;
-      if (!change || key === this.last) return;
-      this.last = key;
+      if (!change) return;
+      const now = Date.now();
+      for (const [key, at] of this.recent) if (now - at > SAME_SWITCH_WITHIN_MS) this.recent.delete(key);
+      // Every Sentinel announces a switch, each when its own configuration catches up: a
+      // late announcement of an earlier switch (after a failback) must not move the primary back.
+      const key = `${change.from}>${change.to.host}:${change.to.port}`;
+      if (this.recent.has(key)) return;
+      this.recent.set(key, now);
       this.events.switched(change);
     }
   }
