@@ -41,9 +41,9 @@ export class EventLoopWatch {
     return max;
   }
 
-  /** One sample: the loop ran `lateMs` late, noticed at `at`. */
+  /** One sample: the loop ran `lateMs` late, noticed at `at`; kept in whole milliseconds, as the probe reports them. */
   record(lateMs: number, at: number): void {
-    const lag = Math.max(0, lateMs);
+    const lag = Math.max(0, Math.round(lateMs));
     if (lag > this.maxLagMs) this.maxLagMs = lag;
     if (lag > this.limitMs) this.lastStall = { ms: lag, at };
   }
