@@ -11,6 +11,7 @@ import { PollWaiter } from './poll-waiter.js';
 import { PublishController } from './publish.controller.js';
 import { StreamCounters } from './stream-counters.js';
 import { StreamStats } from './stream-stats.js';
+import { PublishRateStorage } from './guards/publish-rate-storage.js';
 
 @Module({
   imports: [
@@ -20,6 +21,7 @@ import { StreamStats } from './stream-stats.js';
       inject: [HERALD_CONFIG],
       useFactory: (config: HeraldConfig) => ({
         throttlers: [{ ttl: config.publishRateWindowMs, limit: config.publishRateLimit }],
+        storage: new PublishRateStorage(),
       }),
     }),
   ],

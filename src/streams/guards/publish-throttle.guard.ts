@@ -1,4 +1,4 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, type ExecutionContext } from '@nestjs/common';
 import { ThrottlerException, ThrottlerGuard } from '@nestjs/throttler';
 import { createHash } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
@@ -14,6 +14,11 @@ export class PublishThrottleGuard extends ThrottlerGuard {
   protected override getTracker(req: Record<string, unknown>): Promise<string> {
     const token = bearerToken(req as unknown as IncomingMessage) ?? '';
     return Promise.resolve(createHash('sha256').update(token).digest('base64url').slice(0, 22));
+  }
+
+  /** One window per route and credential, as the library's default, without hashing the (already hashed) tracker again. */
+  protected override generateKey(context: ExecutionContext, suffix: string, name: string): string {
+    return `${context.getHandler().name}\n${name}\n${suffix}`;
   }
 
   protected override throwThrottlingException(): Promise<void> {
