@@ -1,4 +1,4 @@
-import { Injectable, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
+import type { OnModuleDestroy, OnModuleInit } from '@nestjs/common';
 import { performance } from 'node:perf_hooks';
 
 /** Hears how late each firing of the sampler ran (ms), and when (wall clock). */
@@ -13,8 +13,8 @@ export const SAMPLE_PERIOD_MS = 20;
  * was blocked; its own period is not counted as lag. `/status` percentiles
  * (Monitoring's `EventLoopMonitor`) and liveness (Health's `EventLoopWatch`)
  * listen to it; neither runs a timer of its own.
+ * Built by its module's factory (its constructor takes a period and a clock), not by DI.
  */
-@Injectable()
 export class EventLoopSampler implements OnModuleInit, OnModuleDestroy {
   private readonly listeners = new Set<LatenessListener>();
   private last = 0;

@@ -1,4 +1,4 @@
-import { Injectable, OnApplicationShutdown } from '@nestjs/common';
+import type { OnApplicationShutdown } from '@nestjs/common';
 import type { ThrottlerStorage } from '@nestjs/throttler';
 
 /** What `ThrottlerStorage.increment` answers (the type @nestjs/throttler declares). */
@@ -38,7 +38,6 @@ const seconds = (ms: number): number => Math.ceil(ms / 1000);
  * Windows are per tracker and throttler name (the library shares one record's
  * expiry and block between the names of one tracker; Herald has one throttler).
  */
-@Injectable()
 export class PublishRateStorage implements ThrottlerStorage, OnApplicationShutdown {
   private readonly windows = new Map<string, Window>();
   private sweeper: NodeJS.Timeout | undefined;
